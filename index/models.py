@@ -48,7 +48,8 @@ class Chunk:
     - ``document.text[start:end] == text`` where ``document`` is the normalised document;
     - ``sentences`` are ``(start, end)`` offsets into the same normalised document text,
       ordered, inside ``[start, end]``, and together cover every non-space character of ``text``;
-    - ``display`` is the document's own (un-normalised) text for the same span.
+    - ``display`` is the document's own (un-normalised) text for the same span, and
+      ``display_sentences`` are the sentences as offsets into ``display``.
     """
 
     source: str
@@ -58,6 +59,7 @@ class Chunk:
     text: str
     display: str
     sentences: tuple[tuple[int, int], ...]
+    display_sentences: tuple[tuple[int, int], ...]
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,1 @@
+"""askdocs front ends: the command line and the Discord bot."""

@@ -1,0 +1,307 @@
+"""Build or incrementally update the index from a documents folder."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, replace
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from index.chunking import ChunkerSettings, chunk_document, embedding_text
+from index.embedding import Embedder
+from index.errors import (
+    BuildInProgressError,
+    IndexCorruptError,
+    IndexMismatchError,
+    IndexNotFoundError,
+    SourceDocsError,
+)
+from index.loaders import load_documents
+from index.models import BuildReport, Chunk, DocumentInfo, LoadedDocument
+from index.store import (
+    HNSW_THRESHOLD,
+    IndexData,
+    Manifest,
+    build_faiss,
+    index_type_name,
+    read_index,
+    sentence_offsets,
+    write_index,
+)
+
+log = logging.getLogger(__name__)
+
+CHUNKER_VERSION = 1
+Progress = Callable[[str, int, int], None]
+"""``progress(stage, done, total)``; stages: "loading", "embedding", "writing"."""
+
+
+def effective_chunker(settings: ChunkerSettings, embedder: Embedder) -> ChunkerSettings:
+    """Cap the chunker's hard limit at what the model can embed without truncation."""
+    return replace(settings, max_tokens=min(settings.max_tokens, embedder.max_tokens))
+
+
+def chunker_signature(settings: ChunkerSettings) -> dict[str, int]:
+    """What the manifest records so that a change of chunking forces a rebuild."""
+    return asdict(settings) | {"version": CHUNKER_VERSION}
+
+
+def docs_fingerprint(docs_dir: Path) -> str:
+    """A cheap digest of the folder's file names, sizes and modification times."""
+    digest = hashlib.sha256()
+    if docs_dir.is_dir():
+        for path in sorted(docs_dir.rglob("*")):
+            rel = path.relative_to(docs_dir)
+            if any(part.startswith(".") for part in rel.parts):
+                continue
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            digest.update(f"{rel.as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def is_stale(docs_dir: Path, data: IndexData) -> bool:
+    return data.manifest.docs_fingerprint != docs_fingerprint(docs_dir)
+
+
+@contextmanager
+def build_lock(index_dir: Path) -> Iterator[None]:
+    """Hold an exclusive, non-blocking lock on ``index_dir`` (across processes too)."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / ".lock", "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise BuildInProgressError(
+                "an index build is already running; try again shortly"
+            ) from exc
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def build_index(
+    docs_dir: Path,
+    index_dir: Path,
+    embedder: Embedder,
+    settings: ChunkerSettings,
+    *,
+    full: bool = False,
+    hnsw_threshold: int = HNSW_THRESHOLD,
+    progress: Progress | None = None,
+) -> tuple[IndexData, BuildReport]:
+    """Build the index for ``docs_dir`` into ``index_dir`` and make it the serving one.
+
+    Unchanged documents (same content hash, model and chunker settings) reuse their chunks
+    and vectors from the serving index; the rest are chunked and embedded. Nothing replaces
+    the serving index until the new one is completely written. Raises SourceDocsError when
+    no document can be indexed, BuildInProgressError when another build holds the lock.
+    """
+    began = time.perf_counter()
+    settings = effective_chunker(settings, embedder)
+    signature = chunker_signature(settings)
+    with build_lock(index_dir):
+        fingerprint = docs_fingerprint(docs_dir)
+        docs, skipped = load_documents(docs_dir)
+        if progress:
+            progress("loading", len(docs), len(docs))
+        if not docs:
+            reasons = "; ".join(f"{s.source}: {s.reason}" for s in skipped[:5])
+            raise SourceDocsError(
+                f"no document could be indexed in {docs_dir}" + (f" ({reasons})" if reasons else "")
+            )
+        previous, notes = (
+            (None, ["full rebuild requested"])
+            if full
+            else _previous(index_dir, embedder.model_id, signature)
+        )
+        old = _by_source(previous)
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        plan: list[tuple[LoadedDocument, tuple[Chunk, ...] | None]] = []
+        to_embed: list[tuple[LoadedDocument, tuple[Chunk, ...]]] = []
+        for doc in docs:
+            prior = old.get(doc.source)
+            if prior is not None and prior[0].content_hash == doc.content_hash:
+                plan.append((doc, None))
+            else:
+                _, chunks = chunk_document(doc, settings, embedder.count_tokens)
+                plan.append((doc, chunks))
+                to_embed.append((doc, chunks))
+        vectors = _embed(embedder, to_embed, progress)
+        all_chunks: list[Chunk] = []
+        chunk_rows: list[np.ndarray] = []
+        sentence_rows: list[np.ndarray] = []
+        heading_rows: list[np.ndarray] = []
+        infos: list[DocumentInfo] = []
+        for doc, chunks in plan:
+            if chunks is None:
+                info, chunks, cvec, svec, hvec = old[doc.source]
+            else:
+                cvec, svec, hvec = vectors[doc.source]
+                info = DocumentInfo(doc.source, doc.title, len(chunks), doc.content_hash, now)
+            infos.append(info)
+            all_chunks.extend(chunks)
+            chunk_rows.append(cvec)
+            sentence_rows.append(svec)
+            heading_rows.append(hvec)
+        if progress:
+            progress("writing", 0, 1)
+        dim = embedder.dimension
+        chunk_vectors, sentence_vectors, heading_vectors = (
+            np.vstack(rows) if rows else np.zeros((0, dim), np.float32)
+            for rows in (chunk_rows, sentence_rows, heading_rows)
+        )
+        faiss_index = build_faiss(chunk_vectors, hnsw_threshold)
+        manifest = Manifest(
+            model=embedder.model_id,
+            dimension=dim,
+            chunker=signature,
+            documents=tuple(infos),
+            built_at=now,
+            versions=_versions(),
+            docs_fingerprint=fingerprint,
+            index_type=index_type_name(faiss_index),
+            chunk_count=len(all_chunks),
+            sentence_count=int(sentence_vectors.shape[0]),
+        )
+        chunks_t = tuple(all_chunks)
+        data = IndexData(
+            manifest,
+            chunks_t,
+            chunk_vectors,
+            sentence_vectors,
+            sentence_offsets(chunks_t),
+            heading_vectors,
+            faiss_index,
+        )
+        write_index(index_dir, data)
+        if progress:
+            progress("writing", 1, 1)
+    current = {doc.source for doc in docs}
+    report = BuildReport(
+        added=tuple(d.source for d, c in plan if c is not None and d.source not in old),
+        changed=tuple(d.source for d, c in plan if c is not None and d.source in old),
+        removed=tuple(sorted(set(old) - current)),
+        unchanged=tuple(d.source for d, c in plan if c is None),
+        skipped=tuple(skipped),
+        chunks=len(all_chunks),
+        embedded_chunks=sum(len(c) for _, c in to_embed),
+        seconds=time.perf_counter() - began,
+        full_rebuild=previous is None,
+        notes=tuple(notes),
+    )
+    log.info(
+        "index built: %d added, %d changed, %d removed, %d unchanged, %d skipped, %d chunks, %.2fs",
+        len(report.added),
+        len(report.changed),
+        len(report.removed),
+        len(report.unchanged),
+        len(report.skipped),
+        report.chunks,
+        report.seconds,
+    )
+    return data, report
+
+
+def _previous(
+    index_dir: Path, model: str, signature: dict[str, int]
+) -> tuple[IndexData | None, list[str]]:
+    try:
+        return read_index(index_dir, model=model, chunker=signature), []
+    except IndexNotFoundError:
+        return None, []
+    except (IndexMismatchError, IndexCorruptError) as exc:
+        log.warning("previous index not reused: %s", exc)
+        return None, [f"previous index not reused: {exc}"]
+
+
+_Prior = tuple[DocumentInfo, tuple[Chunk, ...], np.ndarray, np.ndarray, np.ndarray]
+
+
+def _by_source(data: IndexData | None) -> dict[str, _Prior]:
+    """Split a previous index back into per-document chunks and vectors."""
+    if data is None:
+        return {}
+    out: dict[str, _Prior] = {}
+    pos = 0
+    for info in data.manifest.documents:
+        chunks = data.chunks[pos : pos + info.chunks]
+        s0, s1 = data.sentence_offsets[pos], data.sentence_offsets[pos + info.chunks]
+        rows = slice(pos, pos + info.chunks)
+        out[info.source] = (
+            info,
+            chunks,
+            data.chunk_vectors[rows],
+            data.sentence_vectors[s0:s1],
+            data.heading_vectors[rows],
+        )
+        pos += info.chunks
+    return out
+
+
+def _embed(
+    embedder: Embedder,
+    work: list[tuple[LoadedDocument, tuple[Chunk, ...]]],
+    progress: Progress | None,
+) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Embed every chunk (with its heading path), every distinct sentence and heading."""
+    chunk_texts = [embedding_text(c) for _, chunks in work for c in chunks]
+    sentence_keys: dict[tuple[str, int, int], int] = {}
+    sentence_texts: list[str] = []
+    for doc, chunks in work:
+        for chunk in chunks:
+            for s, e in chunk.sentences:
+                key = (doc.source, s, e)
+                if key not in sentence_keys:
+                    sentence_keys[key] = len(sentence_texts)
+                    sentence_texts.append(chunk.text[s - chunk.start : e - chunk.start])
+    headings = sorted({c.heading[-1] for _, chunks in work for c in chunks if c.heading})
+    heading_row = {h: i for i, h in enumerate(headings)}
+    total = len(chunk_texts) + len(sentence_texts) + len(headings)
+    done = 0
+
+    def tick(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress:
+            progress("embedding", done, total)
+
+    if progress:
+        progress("embedding", 0, total)
+    chunk_vecs = embedder.encode(chunk_texts, tick)
+    sent_vecs = embedder.encode(sentence_texts, tick)
+    head_vecs = np.vstack([embedder.encode(headings, tick), np.zeros((1, embedder.dimension))])
+    out: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    pos = 0
+    for doc, chunks in work:
+        rows = [sentence_keys[(doc.source, s, e)] for c in chunks for s, e in c.sentences]
+        hrows = [heading_row[c.heading[-1]] if c.heading else -1 for c in chunks]
+        out[doc.source] = (
+            chunk_vecs[pos : pos + len(chunks)],
+            sent_vecs[rows],
+            head_vecs[hrows].astype(np.float32),
+        )
+        pos += len(chunks)
+    return out
+
+
+def _versions() -> dict[str, str]:
+    names = ("askdocs", "sentence-transformers", "faiss-cpu", "torch", "numpy", "bm25s")
+    out = {}
+    for name in names:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "unknown"
+    return out

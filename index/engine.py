@@ -1,0 +1,115 @@
+"""The engine facade front ends use: one embedder, the serving retriever, safe rebuilds."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from index.builder import (
+    Progress,
+    build_index,
+    chunker_signature,
+    effective_chunker,
+    is_stale,
+)
+from index.chunking import ChunkerSettings
+from index.embedding import DEFAULT_MODEL, Embedder
+from index.errors import (
+    BuildInProgressError,
+    IndexCorruptError,
+    IndexMismatchError,
+    IndexNotFoundError,
+)
+from index.models import Answer, BuildReport, DocumentInfo
+from index.retriever import RetrievalSettings, Retriever
+from index.store import HNSW_THRESHOLD, read_index
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    docs_dir: Path
+    index_dir: Path
+    model: str = DEFAULT_MODEL
+    chunker: ChunkerSettings = field(default_factory=ChunkerSettings)
+    retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
+    hnsw_threshold: int = HNSW_THRESHOLD
+
+
+class Engine:
+    """Loads the model once, serves answers from the current index and rebuilds it safely.
+
+    ``reindex`` builds a new index while the current retriever keeps answering, then swaps
+    it in with one attribute assignment; a failed build leaves the old one serving. Only one
+    build runs at a time (BuildInProgressError otherwise). All methods block: call them from a
+    worker thread in async code.
+    """
+
+    def __init__(self, config: EngineConfig, embedder: Embedder | None = None) -> None:
+        self.config = config
+        self.embedder = embedder or Embedder(config.model)
+        self._retriever: Retriever | None = None
+        self._build_lock = threading.Lock()
+
+    @property
+    def retriever(self) -> Retriever:
+        if self._retriever is None:
+            raise IndexNotFoundError("the index is not loaded yet")
+        return self._retriever
+
+    @property
+    def documents(self) -> tuple[DocumentInfo, ...]:
+        return self.retriever.documents
+
+    def open(self, *, progress: Progress | None = None, refresh: bool = True) -> BuildReport | None:
+        """Load the serving index; build it first if missing, stale (documents changed, when
+        ``refresh``), built for another model/chunker, or damaged. Returns the build report
+        when a build ran."""
+        cfg = self.config
+        signature = chunker_signature(effective_chunker(cfg.chunker, self.embedder))
+        try:
+            data = read_index(cfg.index_dir, model=self.embedder.model_id, chunker=signature)
+        except IndexNotFoundError:
+            log.info("no index yet in %s: building it", cfg.index_dir)
+            return self.reindex(progress=progress)
+        except (IndexMismatchError, IndexCorruptError) as exc:
+            log.warning("%s -- rebuilding", exc)
+            return self.reindex(full=True, progress=progress)
+        if refresh and is_stale(cfg.docs_dir, data):
+            log.info("documents changed since the index was built: updating it")
+            return self.reindex(progress=progress)
+        self._retriever = Retriever(data, self.embedder, cfg.retrieval)
+        return None
+
+    def reindex(self, *, full: bool = False, progress: Progress | None = None) -> BuildReport:
+        if not self._build_lock.acquire(blocking=False):
+            raise BuildInProgressError("an index build is already running; try again shortly")
+        try:
+            cfg = self.config
+            data, report = build_index(
+                cfg.docs_dir,
+                cfg.index_dir,
+                self.embedder,
+                cfg.chunker,
+                full=full,
+                hnsw_threshold=cfg.hnsw_threshold,
+                progress=progress,
+            )
+            self._retriever = Retriever(data, self.embedder, cfg.retrieval)
+            return report
+        finally:
+            self._build_lock.release()
+
+    @property
+    def building(self) -> bool:
+        return self._build_lock.locked()
+
+    def answer(self, question: str, top_k: int | None = None) -> Answer:
+        return self.retriever.answer(question, top_k)
+
+    def answer_many(self, questions: Sequence[str], top_k: int | None = None) -> list[Answer]:
+        return self.retriever.answer_many(questions, top_k)

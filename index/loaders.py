@@ -1,0 +1,427 @@
+"""Turn source files (plain text, Markdown, reST, HTML, PDF) into headings and paragraphs.
+
+``load_file`` reads one file into a ``LoadedDocument`` whose blocks keep the document's own
+text: only each block's outer whitespace is stripped (HTML whitespace is collapsed the way a
+browser renders it). ``load_documents`` walks a documents folder: hidden entries are
+ignored, symlinks leaving the folder are not followed, and a file reachable through several
+paths (symlinks inside the folder) is loaded once, under its real path when it has one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import re
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning, NavigableString, Tag
+from bs4 import XMLParsedAsHTMLWarning as _XMLWarning
+from bs4.element import PreformattedString
+from bs4.exceptions import ParserRejectedMarkup
+from pypdf import PdfReader
+
+from index.errors import DocumentError, SourceDocsError
+from index.models import Block, LoadedDocument, SkippedFile
+
+log = logging.getLogger(__name__)
+
+# We parse XHTML and arbitrary user files with html.parser on purpose; these bs4 hints are noise.
+warnings.filterwarnings("ignore", category=_XMLWarning)
+warnings.filterwarnings("ignore", category=MarkupResemblesLocatorWarning)
+
+SUPPORTED_SUFFIXES: frozenset[str] = frozenset(
+    {".txt", ".text", ".md", ".markdown", ".rst", ".html", ".htm", ".pdf"}
+)
+_BINARY_SNIFF_BYTES = 8192
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+
+
+def _add(blocks: list[Block], kind: str, text: str, level: int = 0) -> None:
+    """Append a block with its outer whitespace stripped, unless it is empty."""
+    text = text.strip()
+    if text:
+        blocks.append(Block("heading", text, level) if kind == "heading" else Block("text", text))
+
+
+def _paragraphs(text: str) -> list[str]:
+    return [p.strip() for p in _PARAGRAPH_BREAK.split("\n".join(text.splitlines())) if p.strip()]
+
+
+# --- plain text ---------------------------------------------------------------------------
+
+_SENTENCE_END = tuple(".!?,;:")
+_BULLETS = tuple("-*+•>|=~_")
+
+
+def is_heading_line(line: str) -> bool:
+    """Whether a line standing alone as a paragraph of plain text looks like a heading.
+
+    Short (<= 80 chars, <= 12 words), has a letter, no sentence punctuation at the end, does
+    not start like a list item/quote/rule, and is ALL CAPS or Title Case (more than half of
+    the words of 4+ letters, or of all words if none is that long, start uppercase).
+    """
+    s = line.strip()
+    words = s.split()
+    if not s or len(s) > 80 or len(words) > 12 or s.endswith(_SENTENCE_END):
+        return False
+    if s.startswith(_BULLETS) or not any(c.isalpha() for c in s):
+        return False
+    if s.upper() == s and s.lower() != s:
+        return True
+    lettered = [w for w in words if any(c.isalpha() for c in w)]
+    long_words = [w for w in lettered if sum(c.isalpha() for c in w) >= 4] or lettered
+    capitalised = sum(next(c for c in w if c.isalpha()).isupper() for w in long_words)
+    return capitalised * 2 > len(long_words)
+
+
+def _parse_text(text: str) -> list[Block]:
+    """First line = title (level 1); lone heading-like lines = level 2; the rest paragraphs."""
+    blocks: list[Block] = []
+    for para in _paragraphs(text):
+        if not blocks:
+            first, _, rest = para.partition("\n")
+            _add(blocks, "heading", first, 1)
+            _add(blocks, "text", rest)
+        elif "\n" not in para and is_heading_line(para):
+            _add(blocks, "heading", para, 2)
+        else:
+            _add(blocks, "text", para)
+    return blocks
+
+
+# --- Markdown -----------------------------------------------------------------------------
+
+_MD_FENCE = re.compile(r" {0,3}(`{3,}|~{3,})(.*)")
+_MD_ATX = re.compile(r" {0,3}(#{1,6})(?:[ \t]+(.*?))?[ \t]*")
+_MD_ATX_CLOSE = re.compile(r"(?:^|[ \t]+)#+$")
+_MD_SETEXT = re.compile(r" {0,3}(=+|-+)[ \t]*")
+_MD_RULE = re.compile(r" {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*")
+
+
+def _parse_markdown(text: str) -> list[Block]:
+    """ATX and setext headings, paragraphs, fenced code kept whole; rules are dropped."""
+    blocks: list[Block] = []
+    para: list[str] = []
+    fence: list[str] = []  # lines of the open fenced code block, opening fence first
+    marker = ""  # its opening ``` or ~~~ run
+
+    def flush() -> None:
+        _add(blocks, "text", "\n".join(para))
+        para.clear()
+
+    for line in text.splitlines():
+        if fence:
+            fence.append(line)
+            closing = line.strip()
+            if closing.startswith(marker) and closing == marker[0] * len(closing):
+                _add(blocks, "text", "\n".join(fence))
+                fence.clear()
+        elif (m := _MD_FENCE.fullmatch(line)) and not (m[1][0] == "`" and "`" in m[2]):
+            flush()
+            fence.append(line)
+            marker = m[1]
+        elif not line.strip():
+            flush()
+        elif para and (m := _MD_SETEXT.fullmatch(line)):
+            _add(blocks, "heading", "\n".join(para), 1 if m[1][0] == "=" else 2)
+            para.clear()
+        elif m := _MD_ATX.fullmatch(line):
+            flush()
+            _add(blocks, "heading", _MD_ATX_CLOSE.sub("", (m[2] or "").strip()), len(m[1]))
+        elif _MD_RULE.fullmatch(line):
+            flush()
+        else:
+            para.append(line)
+    _add(blocks, "text", "\n".join(fence))  # an unclosed fence runs to the end
+    flush()
+    return blocks
+
+
+# --- reStructuredText ---------------------------------------------------------------------
+
+_is_adornment = re.compile(r"([!-/:-@\[-`{-~])\1+[ \t]*").fullmatch  # one repeated punct. char
+
+
+def _rst_title(lines: list[str], i: int) -> tuple[str, tuple[bool, str], int] | None:
+    """The section title starting at line ``i``: (text, (overlined, char), lines used)."""
+    line = lines[i]
+    if _is_adornment(line) and i + 2 < len(lines):
+        title, under = lines[i + 1].strip(), lines[i + 2]
+        fits = under[:1] == line[0] and min(len(line.rstrip()), len(under.rstrip())) >= len(title)
+        if title and fits and not _is_adornment(lines[i + 1]) and _is_adornment(under):
+            return title, (True, line[0]), 3
+    if line.strip() and not line[0].isspace() and not _is_adornment(line) and i + 1 < len(lines):
+        under = lines[i + 1]
+        if _is_adornment(under) and len(under.rstrip()) >= len(line.rstrip()):
+            return line.strip(), (False, under[0]), 2
+    return None
+
+
+def _parse_rst(text: str) -> list[Block]:
+    """Section titles (levels by order of first appearance of each style) and paragraphs."""
+    lines = text.splitlines()
+    styles: dict[tuple[bool, str], int] = {}
+    blocks: list[Block] = []
+    para: list[str] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if (i == 0 or not lines[i - 1].strip()) and (found := _rst_title(lines, i)):
+            title, style, used = found
+            _add(blocks, "text", "\n".join(para))
+            para.clear()
+            level = styles.setdefault(style, len(styles) + 1)
+            _add(blocks, "heading", title, min(level, 6))
+            i += used
+            continue
+        if not line.strip() or (not para and _is_adornment(line) and len(line.strip()) >= 4):
+            _add(blocks, "text", "\n".join(para))  # blank line, or a transition (dropped)
+            para.clear()
+        else:
+            para.append(line)
+        i += 1
+    _add(blocks, "text", "\n".join(para))
+    return blocks
+
+
+# --- HTML ---------------------------------------------------------------------------------
+
+_HTML_DROP = frozenset({"script", "style", "noscript", "template", "head", "title", "nav"})
+_HTML_NAV_CLASSES = frozenset({"navheader", "navfooter", "toc", "breadcrumb", "breadcrumbs"})
+_HTML_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+_HTML_LEAVES = frozenset({"p", "li", "pre", "blockquote", "dd", "dt", "td", "th", "figcaption"})
+_HTML_CONTAINERS = "html body div section article main aside header footer ul ol dl table thead"
+_HTML_CONTAINERS += " tbody tfoot tr caption figure details summary address hr fieldset form"
+_HTML_BLOCKS = _HTML_LEAVES | _HTML_HEADINGS | frozenset(_HTML_CONTAINERS.split())
+_HTML_SPACE = re.compile(r"[ \t\r\n\f]+")
+
+
+def _html_dropped(tag: Tag) -> bool:
+    """Page chrome: scripts, navigation, and header/footer outside an article."""
+    if tag.name in _HTML_DROP or tag.get("role") == "navigation":
+        return True
+    if _HTML_NAV_CLASSES.intersection(tag.get("class") or ()):
+        return True
+    return tag.name in {"header", "footer"} and tag.find_parent(["article", "main"]) is None
+
+
+def _inline_text(node: object) -> str:
+    """Text of inline content as rendered: whitespace runs collapsed, <br> as a newline."""
+    if isinstance(node, PreformattedString):  # comments, doctype, CDATA, processing instr.
+        return ""
+    if isinstance(node, NavigableString):
+        return _HTML_SPACE.sub(" ", str(node))
+    if not isinstance(node, Tag) or _html_dropped(node):
+        return ""
+    if node.name == "br":
+        return "\n"
+    return "".join(_inline_text(child) for child in node.children)
+
+
+def _walk_html(node: Tag, blocks: list[Block]) -> None:
+    """Emit heading/text blocks for ``node``'s children in order; bare text runs between
+    block elements become paragraphs, leaf blocks (p, li, ...) are emitted once."""
+    run: list[str] = []
+
+    def flush() -> None:
+        _add(blocks, "text", re.sub(r" *\n *", "\n", "".join(run)))
+        run.clear()
+
+    for child in node.children:
+        if isinstance(child, Tag) and _html_dropped(child):
+            continue
+        if not isinstance(child, Tag) or (
+            child.name not in _HTML_BLOCKS and child.find(_HTML_BLOCKS) is None
+        ):
+            run.append(_inline_text(child))
+            continue
+        flush()
+        if child.name in _HTML_HEADINGS:
+            _add(blocks, "heading", _inline_text(child), int(child.name[1]))
+        elif child.name == "pre":
+            _add(blocks, "text", child.get_text())
+        elif child.name in _HTML_LEAVES and child.find(_HTML_BLOCKS) is None:
+            _add(blocks, "text", re.sub(r" *\n *", "\n", _inline_text(child)))
+        else:
+            _walk_html(child, blocks)
+    flush()
+
+
+def _parse_html(data: bytes) -> tuple[list[Block], str | None]:
+    """Blocks of the page body, and the <title> text (used when there is no heading)."""
+    try:
+        soup = BeautifulSoup(data, "html.parser")
+        blocks: list[Block] = []
+        _walk_html(soup, blocks)
+    except ParserRejectedMarkup as exc:
+        raise DocumentError(f"broken HTML: {exc}") from exc
+    except RecursionError as exc:
+        raise DocumentError("broken HTML: nested too deeply") from exc
+    title = soup.title.get_text(" ", strip=True) if soup.title else None
+    return blocks, title or None
+
+
+# --- PDF ----------------------------------------------------------------------------------
+
+
+def _parse_pdf(data: bytes) -> list[Block]:
+    """The metadata title (if any) as a level-1 heading, then each page's paragraphs."""
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            try:  # many PDFs are "encrypted" with an empty user password only
+                readable = bool(reader.decrypt(""))
+            except Exception:  # missing AES backend, unknown scheme, ...
+                readable = False
+            if not readable:
+                raise DocumentError("encrypted PDF")
+        title = reader.metadata.title if reader.metadata else None
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except DocumentError:
+        raise
+    except Exception as exc:
+        # pypdf raises a zoo of types on damaged files (PdfReadError, ValueError, KeyError,
+        # TypeError, AssertionError, RecursionError, ...); any of them means "broken PDF".
+        reason = " ".join(str(exc).split())[:120] or type(exc).__name__
+        raise DocumentError(f"broken PDF: {reason}") from exc
+    blocks: list[Block] = []
+    for page in pages:
+        for para in _paragraphs(page):
+            _add(blocks, "text", para)
+    if not blocks:
+        raise DocumentError("no text found (scanned PDF?)")
+    if isinstance(title, str) and title.strip():
+        blocks.insert(0, Block("heading", title.strip(), 1))
+    return blocks
+
+
+# --- files --------------------------------------------------------------------------------
+
+_TEXT_PARSERS: dict[str, Callable[[str], list[Block]]] = {".txt": _parse_text, ".text": _parse_text}
+_TEXT_PARSERS |= {".md": _parse_markdown, ".markdown": _parse_markdown, ".rst": _parse_rst}
+
+
+def _decode(data: bytes) -> str:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DocumentError("not valid UTF-8 text") from exc
+    if not text.strip():
+        raise DocumentError("empty file")
+    return text
+
+
+def _pretty_stem(path: Path) -> str:
+    """``getting_started-guide.md`` -> ``Getting started guide``."""
+    words = re.sub(r"[\s_\-]+", " ", path.stem).strip()
+    if not words:
+        return path.name
+    return words[0].upper() + words[1:] if words.islower() else words
+
+
+def _strerror(exc: OSError) -> str:
+    return (exc.strerror or str(exc)).lower()
+
+
+def load_file(path: Path, root: Path) -> LoadedDocument:
+    """Load one file. Raises ``DocumentError`` with a short reason for any bad file."""
+    source = path.relative_to(root).as_posix()
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise DocumentError(f"unsupported file type ({suffix or 'no extension'})")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DocumentError(f"unreadable: {_strerror(exc)}") from exc
+    if not data.strip():
+        raise DocumentError("empty file")
+    fallback_title = None
+    if suffix == ".pdf":
+        blocks = _parse_pdf(data)
+    elif b"\x00" in data[:_BINARY_SNIFF_BYTES]:
+        raise DocumentError("binary file")
+    elif suffix in {".html", ".htm"}:
+        blocks, fallback_title = _parse_html(data)
+    else:
+        blocks = _TEXT_PARSERS[suffix](_decode(data))
+    if not blocks:
+        raise DocumentError("no text found")
+    headings = (b.text for b in blocks if b.kind == "heading")
+    title = next(headings, None) or fallback_title or _pretty_stem(path)
+    return LoadedDocument(source, title, tuple(blocks), hashlib.sha256(data).hexdigest())
+
+
+@dataclass
+class _Walk:
+    """State of one folder walk: files found (real path -> (path, reached via a symlink))."""
+
+    root: Path
+    real_root: Path
+    files: dict[Path, tuple[Path, bool]] = field(default_factory=dict)
+    skipped: list[SkippedFile] = field(default_factory=list)
+    seen_dirs: set[Path] = field(default_factory=set)
+
+    def skip(self, path: Path, reason: str) -> None:
+        source = path.relative_to(self.root).as_posix()
+        log.warning("Skipping %s: %s", source, reason)
+        self.skipped.append(SkippedFile(source, reason))
+
+    def walk(self, directory: Path, via_link: bool) -> None:
+        real = directory.resolve()
+        if via_link and real in self.seen_dirs:  # already walked (or a loop): nothing new
+            return
+        self.seen_dirs.add(real)
+        try:
+            entries = sorted(directory.iterdir(), key=lambda p: p.name)
+        except OSError as exc:
+            if directory == self.root:
+                raise SourceDocsError(f"Cannot read documents folder {self.root}: {exc}") from exc
+            self.skip(directory, f"unreadable: {_strerror(exc)}")
+            return
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            link = entry.is_symlink()
+            if link:
+                try:
+                    target = entry.resolve(strict=True)
+                except (OSError, RuntimeError):  # missing target or symlink loop
+                    self.skip(entry, "broken symlink")
+                    continue
+                if not target.is_relative_to(self.real_root):
+                    self.skip(entry, "symlink points outside the documents folder")
+                    continue
+            if entry.is_dir():
+                self.walk(entry, via_link or link)
+            elif entry.is_file():
+                key = entry.resolve()
+                known = self.files.get(key)
+                if known is None or (known[1] and not (via_link or link)):
+                    self.files[key] = (entry, via_link or link)
+            else:
+                self.skip(entry, "not a regular file")
+
+
+def load_documents(root: Path) -> tuple[list[LoadedDocument], list[SkippedFile]]:
+    """Load every supported file under ``root`` (recursively), sorted by source path.
+
+    Unsupported and bad files are skipped (with a warning) and returned with the reason.
+    Raises ``SourceDocsError`` if ``root`` is missing, not a folder or unreadable.
+    """
+    if not root.exists():
+        raise SourceDocsError(f"Documents folder not found: {root}")
+    if not root.is_dir():
+        raise SourceDocsError(f"Documents path is not a folder: {root}")
+    state = _Walk(root, root.resolve())
+    state.walk(root, via_link=False)
+    documents: list[LoadedDocument] = []
+    for path, _ in sorted(state.files.values(), key=lambda item: item[0].as_posix()):
+        try:
+            documents.append(load_file(path, root))
+        except DocumentError as exc:
+            state.skip(path, str(exc))
+    return documents, sorted(state.skipped, key=lambda s: s.source)

@@ -1,0 +1,80 @@
+"""Text normalisation for matching, with a map back to the document's own text.
+
+Matching (embedding, BM25, gold-span checks) works on normalised text: Unicode NFKC,
+typographic quotes folded to ASCII, invisible characters dropped and every run of
+whitespace folded to one space. Users are shown the original text, so normalisation
+keeps, for every normalised character, the span of original text it came from.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+_QUOTES = str.maketrans(
+    {
+        "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
+        "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
+        "\u00ab": '"', "\u00bb": '"',
+    }
+)  # fmt: skip
+_INVISIBLE = frozenset("\u00ad\u200b\u200c\u200d\u2060\ufeff")
+
+
+@dataclass(frozen=True, slots=True)
+class Normalized:
+    """Normalised text plus its origin map.
+
+    Invariant: ``len(starts) == len(ends) == len(text)``; normalised character ``i`` came
+    from ``original[starts[i]:ends[i]]``.
+    """
+
+    text: str
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+
+    def original_span(self, start: int, end: int) -> tuple[int, int]:
+        """Map the normalised span ``[start, end)`` to the original text's span."""
+        if start >= end:
+            pos = (
+                self.starts[start]
+                if start < len(self.starts)
+                else (self.ends[-1] if self.ends else 0)
+            )
+            return pos, pos
+        return self.starts[start], self.ends[end - 1]
+
+
+def fold(text: str) -> str:
+    """Normalise a short string (a question or a gold span) the same way documents are."""
+    return normalize(text).text
+
+
+def normalize(text: str) -> Normalized:
+    """Normalise ``text``: NFKC, ASCII quotes, no invisibles, whitespace runs -> one space, stripped."""
+    out: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    pending_space: int | None = None
+    for i, ch in enumerate(text):
+        if ch in _INVISIBLE:
+            continue
+        if ch.isspace():
+            if pending_space is None:
+                pending_space = i
+            continue
+        piece = unicodedata.normalize("NFKC", ch).translate(_QUOTES) if not ch.isascii() else ch
+        if not piece or piece.isspace():
+            if piece and pending_space is None:
+                pending_space = i
+            continue
+        if pending_space is not None and out:
+            out.append(" ")
+            starts.append(pending_space)
+            ends.append(pending_space + 1)
+        pending_space = None
+        for p in piece:
+            out.append(p)
+            starts.append(i)
+            ends.append(i + 1)
+    return Normalized("".join(out), tuple(starts), tuple(ends))

@@ -1,0 +1,268 @@
+"""The index on disk: versioned directories, an atomically replaced pointer, verified loads.
+
+Layout of ``index_dir``::
+
+    CURRENT                 name of the serving version (replaced atomically)
+    v-<time>-<rand>/        one complete build
+        manifest.json       model, dimension, chunker settings, documents, versions, checksums
+        chunks.jsonl        one Chunk per line
+        chunk_vectors.npy   float32 [chunks, dim], L2-normalised
+        sentence_vectors.npy float32 [sentences, dim]; chunk i owns rows offsets[i]:offsets[i+1]
+        heading_vectors.npy float32 [chunks, dim]: each chunk's deepest heading (zeros if none)
+        faiss.index         inner-product index over chunk_vectors
+
+A build is written to a fresh ``tmp-*`` directory, renamed to ``v-*`` and only then named in
+``CURRENT``; a crash at any point leaves the previous version serving.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import secrets
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+
+from index.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
+from index.models import Chunk, DocumentInfo
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+POINTER = "CURRENT"
+_FILES = (
+    "chunks.jsonl",
+    "chunk_vectors.npy",
+    "sentence_vectors.npy",
+    "heading_vectors.npy",
+    "faiss.index",
+)
+HNSW_THRESHOLD = 50_000
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 96
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    model: str
+    dimension: int
+    chunker: dict[str, int]
+    documents: tuple[DocumentInfo, ...]
+    built_at: str
+    versions: dict[str, str]
+    index_type: str
+    chunk_count: int
+    sentence_count: int
+    docs_fingerprint: str = ""
+    checksums: dict[str, str] = field(default_factory=dict)
+    format_version: int = FORMAT_VERSION
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class IndexData:
+    """A complete index in memory. Invariants: ``len(chunks) == chunk_vectors.shape[0] ==
+    faiss_index.ntotal``; ``sentence_offsets`` has ``len(chunks) + 1`` entries, starts at 0,
+    ends at ``sentence_vectors.shape[0]``, and chunk i has ``len(chunks[i].sentences)`` rows;
+    ``heading_vectors`` has one row per chunk."""
+
+    manifest: Manifest
+    chunks: tuple[Chunk, ...]
+    chunk_vectors: np.ndarray
+    sentence_vectors: np.ndarray
+    sentence_offsets: np.ndarray
+    heading_vectors: np.ndarray
+    faiss_index: Any
+
+
+def sentence_offsets(chunks: tuple[Chunk, ...] | list[Chunk]) -> np.ndarray:
+    return np.concatenate([[0], np.cumsum([len(c.sentences) for c in chunks])]).astype(np.int64)
+
+
+def build_faiss(vectors: np.ndarray, hnsw_threshold: int = HNSW_THRESHOLD) -> Any:
+    """Exact inner-product search below ``hnsw_threshold`` vectors, HNSW above it."""
+    dim = vectors.shape[1]
+    if vectors.shape[0] < hnsw_threshold:
+        index = faiss.IndexFlatIP(dim)
+    else:
+        index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        index.hnsw.efSearch = HNSW_EF_SEARCH
+    if vectors.shape[0]:
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
+
+
+def index_type_name(index: Any) -> str:
+    return "hnsw" if isinstance(index, faiss.IndexHNSWFlat) else "flat"
+
+
+def current_version(index_dir: Path) -> Path | None:
+    """The serving version directory, or None when there is no index yet."""
+    try:
+        name = (index_dir / POINTER).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise IndexCorruptError(f"cannot read {index_dir / POINTER}: {exc.strerror}") from exc
+    if not name.startswith("v-") or "/" in name:
+        raise IndexCorruptError(f"{index_dir / POINTER} is damaged; run `askdocs index --full`")
+    return index_dir / name
+
+
+def write_index(index_dir: Path, data: IndexData) -> Path:
+    """Write ``data`` as a new version and make it the serving one, atomically."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    suffix = f"{stamp}-{secrets.token_hex(3)}"
+    tmp = index_dir / f"tmp-{suffix}"
+    tmp.mkdir()
+    try:
+        with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as fh:
+            for chunk in data.chunks:
+                fh.write(json.dumps(asdict(chunk), ensure_ascii=False) + "\n")
+        np.save(tmp / "chunk_vectors.npy", data.chunk_vectors)
+        np.save(tmp / "sentence_vectors.npy", data.sentence_vectors)
+        np.save(tmp / "heading_vectors.npy", data.heading_vectors)
+        faiss.write_index(data.faiss_index, str(tmp / "faiss.index"))
+        checksums = {name: _sha256(tmp / name) for name in _FILES}
+        manifest = asdict(data.manifest) | {"checksums": checksums}
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        _fsync_dir(tmp)
+        final = index_dir / f"v-{suffix}"
+        os.replace(tmp, final)
+        pointer_tmp = index_dir / f".{POINTER}.{suffix}"
+        pointer_tmp.write_text(final.name + "\n", encoding="utf-8")
+        os.replace(pointer_tmp, index_dir / POINTER)
+        _fsync_dir(index_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _prune(index_dir, keep=final.name)
+    log.info("index written to %s (%d chunks)", final, len(data.chunks))
+    return final
+
+
+def read_index(
+    index_dir: Path, *, model: str | None = None, chunker: dict[str, int] | None = None
+) -> IndexData:
+    """Load and verify the serving index.
+
+    Raises IndexNotFoundError when there is none, IndexCorruptError when files are missing,
+    damaged or inconsistent, IndexMismatchError when it was built for another ``model`` or
+    ``chunker`` configuration than the one given.
+    """
+    version = current_version(index_dir)
+    if version is None:
+        raise IndexNotFoundError(f"no index in {index_dir}; run `askdocs index` to build one")
+    manifest = _read_manifest(version)
+    if model is not None and manifest.model != model:
+        raise IndexMismatchError(
+            f"the index in {index_dir} was built with model {manifest.model!r} but "
+            f"{model!r} is configured; run `askdocs index --full` to rebuild it"
+        )
+    if chunker is not None and manifest.chunker != chunker:
+        raise IndexMismatchError(
+            f"the index in {index_dir} was built with other chunk settings "
+            f"({manifest.chunker}); run `askdocs index --full` to rebuild it"
+        )
+    for name in _FILES:
+        path = version / name
+        if not path.is_file():
+            raise IndexCorruptError(f"{path} is missing; run `askdocs index --full`")
+        if manifest.checksums.get(name) != _sha256(path):
+            raise IndexCorruptError(f"{path} is damaged (checksum); run `askdocs index --full`")
+    try:
+        with open(version / "chunks.jsonl", encoding="utf-8") as fh:
+            chunks = tuple(_chunk_from_json(json.loads(line)) for line in fh)
+        chunk_vectors = np.load(version / "chunk_vectors.npy", allow_pickle=False)
+        sentence_vectors = np.load(version / "sentence_vectors.npy", allow_pickle=False)
+        heading_vectors = np.load(version / "heading_vectors.npy", allow_pickle=False)
+        faiss_index = faiss.read_index(str(version / "faiss.index"))
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+        raise IndexCorruptError(f"cannot read the index in {version}: {exc}") from exc
+    offsets = sentence_offsets(chunks)
+    consistent = (
+        len(chunks) == manifest.chunk_count == chunk_vectors.shape[0] == faiss_index.ntotal
+        and sentence_vectors.shape[0] == offsets[-1] == manifest.sentence_count
+        and heading_vectors.shape == chunk_vectors.shape
+        and chunk_vectors.shape[1:] == (manifest.dimension,)
+        and sentence_vectors.shape[1:] == (manifest.dimension,)
+    )
+    if not consistent:
+        raise IndexCorruptError(
+            f"the index in {version} is inconsistent; run `askdocs index --full`"
+        )
+    if isinstance(faiss_index, faiss.IndexHNSWFlat):
+        faiss_index.hnsw.efSearch = HNSW_EF_SEARCH
+    return IndexData(
+        manifest, chunks, chunk_vectors, sentence_vectors, offsets, heading_vectors, faiss_index
+    )
+
+
+def _read_manifest(version: Path) -> Manifest:
+    path = version / "manifest.json"
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        if raw.get("format_version") != FORMAT_VERSION:
+            raise IndexMismatchError(
+                f"{path} has format {raw.get('format_version')}, this askdocs reads "
+                f"{FORMAT_VERSION}; run `askdocs index --full`"
+            )
+        raw["documents"] = tuple(DocumentInfo(**d) for d in raw["documents"])
+        return Manifest(**raw)
+    except FileNotFoundError as exc:
+        raise IndexCorruptError(f"{path} is missing; run `askdocs index --full`") from exc
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise IndexCorruptError(f"{path} is damaged ({exc}); run `askdocs index --full`") from exc
+
+
+def _chunk_from_json(raw: dict[str, Any]) -> Chunk:
+    return Chunk(
+        source=raw["source"],
+        heading=tuple(raw["heading"]),
+        start=int(raw["start"]),
+        end=int(raw["end"]),
+        text=raw["text"],
+        display=raw["display"],
+        sentences=tuple((int(s), int(e)) for s, e in raw["sentences"]),
+        display_sentences=tuple((int(s), int(e)) for s, e in raw["display_sentences"]),
+    )
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _prune(index_dir: Path, keep: str) -> None:
+    """Remove leftovers of crashed builds and all versions but the serving one and its
+    predecessor (which a reader may still be loading)."""
+    versions = sorted(p for p in index_dir.glob("v-*") if p.is_dir())
+    stale = [p for p in versions if p.name != keep][:-1]
+    stale += [p for p in index_dir.glob("tmp-*") if p.is_dir()]
+    stale += [p for p in index_dir.glob(f".{POINTER}.*")]
+    for path in stale:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)

@@ -1,0 +1,586 @@
+"""Tests for index.loaders: one loader per format, bad files, and the folder walk."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import shutil
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pypdf import PdfWriter
+
+from index.errors import DocumentError, SourceDocsError
+from index.loaders import SUPPORTED_SUFFIXES, is_heading_line, load_documents, load_file
+from index.models import Block, LoadedDocument
+
+DEBIAN_FAQ = Path("/work/shared/corpora/debian-faq")
+
+
+def heading(text: str, level: int) -> Block:
+    return Block("heading", text, level)
+
+
+def para(text: str) -> Block:
+    return Block("text", text)
+
+
+def load(tmp_path: Path, name: str, content: str | bytes) -> LoadedDocument:
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, str):
+        path.write_text(content, encoding="utf-8")
+    else:
+        path.write_bytes(content)
+    return load_file(path, tmp_path)
+
+
+def make_pdf(pages: list[list[str]], title: str | None = None) -> bytes:
+    """A minimal valid PDF: one Helvetica text line per entry, one page per list."""
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [%s] /Count %d >>"
+        % (" ".join(f"{4 + 2 * i} 0 R" for i in range(len(pages))).encode(), len(pages)),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    for i, lines in enumerate(pages):
+        ops = ["BT /F1 12 Tf 14 TL 72 720 Td"]
+        ops += [f"({line}) Tj T*" for line in lines]
+        stream = "\n".join([*ops, "ET"]).encode("latin-1")
+        objects.append(
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+            b"/Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R >>" % (5 + 2 * i)
+        )
+        objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream))
+    if title:
+        objects.append(b"<< /Title (%s) >>" % title.encode("latin-1"))
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    info = b" /Info %d 0 R" % len(objects) if title else b""
+    out += b"trailer\n<< /Size %d /Root 1 0 R%s >>\n" % (len(objects) + 1, info)
+    out += b"startxref\n%d\n%%%%EOF\n" % xref
+    return bytes(out)
+
+
+def blank_pdf(password: str | None = None) -> bytes:
+    writer = PdfWriter()
+    writer.add_blank_page(width=200, height=200)
+    if password:
+        writer.encrypt(password, algorithm="RC4-128")
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+# --- plain text -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("Background", True),
+        ("Why the Timing Matters", True),
+        ("Russia's Role", True),
+        ("INSTALLATION NOTES", True),
+        ("1.2 Getting Started", True),
+        ("  Looking Ahead  ", True),
+        ("Installing the Bot", True),
+        ("How to install the bot", False),  # sentence case
+        ("This is a sentence.", False),
+        ("What Was Discussed?", False),
+        ("Note:", False),
+        ("Well, Then", True),
+        ("Hello, World,", False),
+        ("- Bullet Item Here", False),
+        ("> Quoted Text", False),
+        ("12345", False),
+        ("----", False),
+        ("", False),
+        ("   ", False),
+        ("A Very Long Title " * 5, False),  # > 80 chars
+        ("One Two Three Four Five Six Seven Eight Nine Ten Eleven Twelve Thirteen", False),
+    ],
+)
+def test_is_heading_line(line: str, expected: bool) -> None:
+    assert is_heading_line(line) is expected
+
+
+@given(st.text(max_size=120))
+def test_is_heading_line_is_total_and_respects_hard_limits(line: str) -> None:
+    result = is_heading_line(line)
+    assert isinstance(result, bool)
+    stripped = line.strip()
+    if len(stripped) > 80 or stripped.endswith(tuple(".!?,;:")) or not stripped:
+        assert result is False
+
+
+def test_plain_text(tmp_path: Path) -> None:
+    content = (
+        "Kim Meets Putin\nin the Far East\n\n"
+        "First paragraph, line one.\n  line two.\n\n\n"
+        "Background\n\n"
+        "Not a heading because it is a sentence.\n\n"
+        "WHAT COMES NEXT\n\n"
+        "Last words.\n"
+    )
+    doc = load(tmp_path, "news/kim.txt", content)
+    assert doc.source == "news/kim.txt"
+    assert doc.title == "Kim Meets Putin"
+    assert doc.content_hash == hashlib.sha256(content.encode()).hexdigest()
+    assert doc.blocks == (
+        heading("Kim Meets Putin", 1),
+        para("in the Far East"),
+        para("First paragraph, line one.\n  line two."),
+        heading("Background", 2),
+        para("Not a heading because it is a sentence."),
+        heading("WHAT COMES NEXT", 2),
+        para("Last words."),
+    )
+
+
+def test_plain_text_bom_and_crlf(tmp_path: Path) -> None:
+    doc = load(tmp_path, "a.text", "\ufeffTitle\r\n\r\nBody text\r\nmore.\r\n".encode())
+    assert doc.blocks == (heading("Title", 1), para("Body text\nmore."))
+
+
+# --- Markdown ---------------------------------------------------------------------------
+
+MARKDOWN = """\
+Intro paragraph with *emphasis* and [a link](http://x).
+
+# Main Title #
+
+## Install ##
+Run this:
+
+```bash
+# not a heading
+pip install askdocs
+```
+
+Setext One
+==========
+
+Setext Two
+----------
+
+***
+
+~~~
+## still code
+~~~
+
+###### Deep C#
+####### seven hashes is text
+#hashtag is text
+"""
+
+
+def test_markdown(tmp_path: Path) -> None:
+    doc = load(tmp_path, "guide.md", MARKDOWN)
+    assert doc.title == "Main Title"
+    assert doc.blocks == (
+        para("Intro paragraph with *emphasis* and [a link](http://x)."),
+        heading("Main Title", 1),
+        heading("Install", 2),
+        para("Run this:"),
+        para("```bash\n# not a heading\npip install askdocs\n```"),
+        heading("Setext One", 1),
+        heading("Setext Two", 2),
+        para("~~~\n## still code\n~~~"),
+        heading("Deep C#", 6),
+        para("####### seven hashes is text\n#hashtag is text"),
+    )
+
+
+def test_markdown_unclosed_fence_runs_to_end(tmp_path: Path) -> None:
+    doc = load(tmp_path, "a.markdown", "# T\n\n````\n# x\n```\nstill code\n")
+    assert doc.blocks == (heading("T", 1), para("````\n# x\n```\nstill code"))
+
+
+def test_title_falls_back_to_prettified_stem(tmp_path: Path) -> None:
+    assert load(tmp_path, "getting_started-guide.md", "just text").title == (
+        "Getting started guide"
+    )
+
+
+MARKERS = set("#=-*_`~")
+md_line = st.one_of(
+    st.just(""),
+    st.sampled_from(["#", "##", "###### x", "===", "---", "***", "```", "~~~", "    code"]),
+    st.lists(
+        st.one_of(
+            st.from_regex(r"[A-Za-z0-9#*_`~=\-.,:!]{1,8}", fullmatch=True),
+            st.sampled_from(["#", "##", "```", "==", "--"]),
+        ),
+        min_size=1,
+        max_size=6,
+    ).map(" ".join),
+)
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(md_line, min_size=1, max_size=25), suffix=st.sampled_from([".md", ".txt"]))
+def test_every_word_survives(tmp_path: Path, lines: list[str], suffix: str) -> None:
+    content = "\n".join(lines)
+    try:
+        doc = load(tmp_path, f"doc{suffix}", content)
+    except DocumentError as err:
+        assert str(err) in {"empty file", "no text found"}
+        return
+    for word in content.split():
+        if not set(word) <= MARKERS:
+            assert any(word in block.text for block in doc.blocks), word
+    for block in doc.blocks:
+        assert block.text == block.text.strip() and block.text
+        assert (block.kind == "heading") == (1 <= block.level <= 6)
+
+
+# --- reStructuredText -------------------------------------------------------------------
+
+RST = """\
+=========
+ The Doc
+=========
+
+Intro text
+over two lines.
+
+Section A
+=========
+
+.. note:: Directives stay as text.
+
+----------
+
+Sub A.1
+-------
+
+Section B
+=========
+
+Sub B.1
+-------
+
+Subsub
+~~~~~~
+
+Not a title
+because the underline is short
+===
+
+x
+"""
+
+
+def test_rst(tmp_path: Path) -> None:
+    doc = load(tmp_path, "doc.rst", RST)
+    assert doc.title == "The Doc"
+    assert doc.blocks == (
+        heading("The Doc", 1),
+        para("Intro text\nover two lines."),
+        heading("Section A", 2),
+        para(".. note:: Directives stay as text."),
+        heading("Sub A.1", 3),
+        heading("Section B", 2),
+        heading("Sub B.1", 3),
+        heading("Subsub", 4),
+        para("Not a title\nbecause the underline is short\n==="),
+        para("x"),
+    )
+
+
+# --- HTML -------------------------------------------------------------------------------
+
+HTML = """\
+<!DOCTYPE html><html><head><title>Page Title</title><style>p {color: red}</style>
+<script>var x = "<p>not text</p>";</script></head>
+<body><nav><a href="/">Home</a></nav><header>Site header</header>
+<div class="toc"><a href="#q">1. A question?</a></div>
+<div>Bare <b>div</b> text
+  <h2 id="q">What is <code>askdocs</code>?</h2>
+  <p>It answers <a href="#">questions</a>, using <em>your</em>
+     own documents.<br>Second line.</p>
+  <ul><li><p>Item one</p></li><li>Item <strong>two</strong><ul><li>nested</li></ul></li></ul>
+  <pre>  code
+    indented</pre>
+  <table><tr><th>Key</th><td>Value</td></tr></table>
+  <!-- a comment -->
+</div>
+<article><header><h1>Article Heading</h1></header><p>Body.</p><footer>By me</footer></article>
+<footer>Site footer</footer><noscript>Enable JS</noscript>
+</body></html>
+"""
+
+
+def test_html(tmp_path: Path) -> None:
+    doc = load(tmp_path, "page.html", HTML)
+    assert doc.title == "What is askdocs?"
+    assert doc.blocks == (
+        para("Bare div text"),
+        heading("What is askdocs?", 2),
+        para("It answers questions, using your own documents.\nSecond line."),
+        para("Item one"),
+        para("Item two"),
+        para("nested"),
+        para("code\n    indented"),
+        para("Key"),
+        para("Value"),
+        heading("Article Heading", 1),
+        para("Body."),
+        para("By me"),
+    )
+
+
+def test_html_title_fallback_and_latin1(tmp_path: Path) -> None:
+    html = '<html><head><meta charset="iso-8859-1"><title>Caf\xe9</title></head>'
+    html += "<body><p>Cr\xe8me br\xfbl\xe9e</p></body></html>"
+    doc = load(tmp_path, "x.htm", html.encode("latin-1"))
+    assert doc.title == "Café"
+    assert doc.blocks == (para("Crème brûlée"),)
+
+
+def test_html_deeply_nested_is_a_document_error(tmp_path: Path) -> None:
+    with pytest.raises(DocumentError, match="nested too deeply"):
+        load(tmp_path, "deep.html", "<div>" * 5000 + "text")
+
+
+def _debian_pages(tmp_path: Path) -> Path:
+    root = tmp_path / "faq"
+    root.mkdir()
+    for page in DEBIAN_FAQ.glob("*.html"):
+        shutil.copy(page, root / page.name)
+    return root
+
+
+def test_debian_faq_corpus(tmp_path: Path) -> None:
+    root = _debian_pages(tmp_path)
+    docs, skipped = load_documents(root)
+    assert (len(docs), skipped) == (17, [])
+    for doc in docs:
+        headings = [b for b in doc.blocks if b.kind == "heading"]
+        texts = [b for b in doc.blocks if b.kind == "text"]
+        assert headings and texts, doc.source
+        assert doc.title == headings[0].text and headings[0].level == 1
+        # No text lost or duplicated: the blocks hold exactly the non-space characters of
+        # the page body minus navigation chrome (the source does repeat a few paragraphs).
+        soup = BeautifulSoup((root / doc.source).read_bytes(), "html.parser")
+        for chrome in soup.select(".navheader, .navfooter, .toc, head"):
+            chrome.decompose()
+        expected = "".join(soup.get_text().split())
+        assert "".join("".join(b.text.split()) for b in doc.blocks) == expected, doc.source
+    by_source = {doc.source: doc for doc in docs}
+    basic = by_source["basic-defs.en.html"]
+    assert heading("1.2.\xa0What is Debian GNU/Linux?", 2) in basic.blocks
+    assert len(basic.blocks) == 52
+    assert sum(len(doc.blocks) for doc in docs) == 965
+
+
+# --- PDF --------------------------------------------------------------------------------
+
+
+def test_pdf(tmp_path: Path) -> None:
+    data = make_pdf([["Hello from page one.", "Second line."], ["Page two text."]], "Manual")
+    doc = load(tmp_path, "manual.pdf", data)
+    assert doc.title == "Manual"
+    assert doc.blocks[0] == heading("Manual", 1)
+    assert [b.kind for b in doc.blocks[1:]] == ["text", "text"]
+    assert "Hello from page one." in doc.blocks[1].text
+    assert "Second line." in doc.blocks[1].text
+    assert doc.blocks[2] == para("Page two text.")
+
+
+def test_pdf_without_metadata_title_uses_stem(tmp_path: Path) -> None:
+    doc = load(tmp_path, "user-guide.pdf", make_pdf([["Some text."]]))
+    assert doc.title == "User guide"
+    assert doc.blocks == (para("Some text."),)
+
+
+# --- bad files --------------------------------------------------------------------------
+
+VALID_PDF = make_pdf([["Some text."]])
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("empty.txt", b"", "empty file"),
+        ("empty.pdf", b"", "empty file"),
+        ("spaces.md", b" \n\t\r\n ", "empty file"),
+        ("bom-only.txt", b"\xef\xbb\xbf\n  ", "empty file"),
+        ("unicode-space.rst", "\u3000\u2003\n".encode(), "empty file"),
+        ("nul.txt", b"hello\x00world", "binary file"),
+        ("nul.html", b"<p>hi</p>\x00", "binary file"),
+        ("latin1.txt", "caf\xe9".encode("latin-1"), "not valid UTF-8 text"),
+        ("rules.md", b"---\n***\n", "no text found"),
+        ("empty.html", b"<html><title>T</title><body> </body></html>", "no text found"),
+        ("truncated.pdf", VALID_PDF[:200], "broken PDF: "),
+        ("random.pdf", bytes(range(256)) * 4, "broken PDF: "),
+        ("text.pdf", b"this is not a pdf at all", "broken PDF: "),
+        ("blank.pdf", blank_pdf(), "no text found (scanned PDF?)"),
+        ("locked.pdf", blank_pdf(password="secret"), "encrypted PDF"),
+    ],
+)
+def test_bad_files(tmp_path: Path, name: str, content: bytes, reason: str) -> None:
+    with pytest.raises(DocumentError) as err:
+        load(tmp_path, name, content)
+    assert str(err.value).startswith(reason)
+
+
+def test_unreadable_directory_named_like_a_file(tmp_path: Path) -> None:
+    (tmp_path / "x.txt").mkdir()
+    with pytest.raises(DocumentError, match=r"^unreadable: is a directory$"):
+        load_file(tmp_path / "x.txt", tmp_path)
+
+
+def test_unreadable_permission_denied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "secret.md"
+    path.write_text("# hi")
+
+    def deny(self: Path) -> bytes:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_bytes", deny)
+    with pytest.raises(DocumentError, match=r"^unreadable: permission denied$"):
+        load_file(path, tmp_path)
+
+
+def test_unsupported_suffix_in_load_file(tmp_path: Path) -> None:
+    with pytest.raises(DocumentError, match=r"unsupported file type \(\.docx\)"):
+        load(tmp_path, "a.docx", b"PK")
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=600), suffix=st.sampled_from(sorted(SUPPORTED_SUFFIXES)))
+def test_arbitrary_bytes_only_raise_document_error(
+    tmp_path: Path, data: bytes, suffix: str
+) -> None:
+    for content in (data, b"%PDF-1.4\n" + data, VALID_PDF[: len(data)]):
+        try:
+            doc = load(tmp_path, f"f{suffix}", content)
+        except DocumentError:
+            continue
+        assert doc.blocks and doc.title
+
+
+# --- folder walk ------------------------------------------------------------------------
+
+
+def test_load_documents_walks_sorted_and_reports_skips(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "b" / "c").mkdir(parents=True)
+    (tmp_path / ".hidden").mkdir()
+    (tmp_path / "z.txt").write_text("Zed\n\ntext")
+    (tmp_path / "a.MD").write_text("# A\n\ntext")
+    (tmp_path / "b" / "c" / "deep.rst").write_text("Deep\n====\n\ntext")
+    (tmp_path / "b" / "notes.docx").write_bytes(b"PK\x03\x04")
+    (tmp_path / "b" / "Makefile").write_text("all:")
+    (tmp_path / "b" / "empty.txt").write_text("")
+    (tmp_path / ".hidden" / "secret.txt").write_text("Secret")
+    (tmp_path / ".dotfile.md").write_text("# Dot")
+    with caplog.at_level(logging.WARNING, logger="index.loaders"):
+        docs, skipped = load_documents(tmp_path)
+    assert [(d.source, d.title) for d in docs] == [
+        ("a.MD", "A"),
+        ("b/c/deep.rst", "Deep"),
+        ("z.txt", "Zed"),
+    ]
+    assert [(s.source, s.reason) for s in skipped] == [
+        ("b/Makefile", "unsupported file type (no extension)"),
+        ("b/empty.txt", "empty file"),
+        ("b/notes.docx", "unsupported file type (.docx)"),
+    ]
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warned) == 3
+    assert any("b/notes.docx" in m and "unsupported file type (.docx)" in m for m in warned)
+    assert not any("secret" in m or "dotfile" in m for m in warned)
+
+
+def test_load_documents_is_deterministic(tmp_path: Path) -> None:
+    for name in ["b.txt", "a/b.txt", "a.txt", "a-b.txt", "A.txt"]:
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text(f"Title {name}\n\nBody.")
+    first, _ = load_documents(tmp_path)
+    second, _ = load_documents(tmp_path)
+    assert first == second
+    assert [d.source for d in first] == sorted(d.source for d in first)
+
+
+def test_empty_folder(tmp_path: Path) -> None:
+    assert load_documents(tmp_path) == ([], [])
+
+
+def test_missing_root_and_file_root(tmp_path: Path) -> None:
+    with pytest.raises(SourceDocsError, match=r"not found.*nope"):
+        load_documents(tmp_path / "nope")
+    (tmp_path / "file.txt").write_text("x")
+    with pytest.raises(SourceDocsError, match=r"not a folder.*file\.txt"):
+        load_documents(tmp_path / "file.txt")
+
+
+def test_symlinks_outside_root_are_not_followed(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "leak.txt").write_text("Leak\n\nsecret")
+    root = tmp_path / "docs"
+    root.mkdir()
+    (root / "ok.txt").write_text("Ok\n\ntext")
+    (root / "file-link.txt").symlink_to(outside / "leak.txt")
+    (root / "dir-link").symlink_to(outside)
+    (root / "dangling.txt").symlink_to(root / "missing.txt")
+    docs, skipped = load_documents(root)
+    assert [d.source for d in docs] == ["ok.txt"]
+    assert [(s.source, s.reason) for s in skipped] == [
+        ("dangling.txt", "broken symlink"),
+        ("dir-link", "symlink points outside the documents folder"),
+        ("file-link.txt", "symlink points outside the documents folder"),
+    ]
+
+
+def test_symlinks_inside_root_load_each_file_once_under_its_real_path(tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "guide.md").write_text("# Guide\n\ntext")
+    (tmp_path / "a-link.md").symlink_to(tmp_path / "real" / "guide.md")
+    (tmp_path / "a-dir-link").symlink_to(tmp_path / "real")
+    (tmp_path / "only-linked").mkdir()
+    (tmp_path / ".store").mkdir()
+    (tmp_path / ".store" / "kept.txt").write_text("Kept\n\ntext")
+    (tmp_path / "only-linked" / "kept.txt").symlink_to(tmp_path / ".store" / "kept.txt")
+    docs, skipped = load_documents(tmp_path)
+    assert [d.source for d in docs] == ["only-linked/kept.txt", "real/guide.md"]
+    assert skipped == []
+
+
+def test_symlink_loops_do_not_hang(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "doc.txt").write_text("Doc\n\ntext")
+    (tmp_path / "sub" / "up").symlink_to(tmp_path)
+    (tmp_path / "sub" / "self").symlink_to(tmp_path / "sub")
+    (tmp_path / "loop-a.txt").symlink_to(tmp_path / "loop-b.txt")
+    (tmp_path / "loop-b.txt").symlink_to(tmp_path / "loop-a.txt")
+    docs, skipped = load_documents(tmp_path)
+    assert [d.source for d in docs] == ["sub/doc.txt"]
+    assert [(s.source, s.reason) for s in skipped] == [
+        ("loop-a.txt", "broken symlink"),
+        ("loop-b.txt", "broken symlink"),
+    ]
+
+
+def test_special_files_are_skipped(tmp_path: Path) -> None:
+    import os
+
+    os.mkfifo(tmp_path / "pipe.txt")
+    docs, skipped = load_documents(tmp_path)
+    assert docs == []
+    assert [(s.source, s.reason) for s in skipped] == [("pipe.txt", "not a regular file")]
