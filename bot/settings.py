@@ -23,12 +23,12 @@ class Settings(BaseSettings):
     index_dir: Path = Path(".askdocs/index")
     model: str = "all-MiniLM-L6-v2"
     chunk_tokens: int = Field(128, ge=16, le=512)
-    chunk_overlap: int = Field(32, ge=0, le=256)
+    chunk_overlap: int = Field(24, ge=0, le=256)
     hnsw_threshold: int = Field(50_000, ge=1)
 
     # answering
     top_k: int = Field(3, ge=1, le=10)
-    abstain_below: float = Field(0.35, ge=0.0, le=1.0)
+    abstain_below: float = Field(0.38, ge=0.0, le=1.0)
     max_question_chars: int = Field(1000, ge=10, le=4000)
 
     # Discord

@@ -28,7 +28,7 @@ class ChunkerSettings:
     minus its special tokens."""
 
     target_tokens: int = 128
-    overlap_tokens: int = 32
+    overlap_tokens: int = 24
     max_tokens: int = 254
     max_heading_tokens: int = 48
 

@@ -28,8 +28,8 @@ class RetrievalSettings:
 
     top_k: int = 3
     candidates: int = 30
-    weights: tuple[float, float, float, float, float] = (1.0, 1.0, 0.5, 0.3, 0.05)
-    abstain_below: float = 0.35
+    weights: tuple[float, float, float, float, float] = (1.0, 1.5, 0.5, 0.4, 0.45)
+    abstain_below: float = 0.38
     confidence_slope: float = 12.0
     highlight_margin: float = 0.06
     max_question_chars: int = 1000

@@ -123,8 +123,13 @@ class OpenAPIValidator:
         if not errors:
             return []
         best = best_match(errors)
+        # descend into anyOf/oneOf failures to the most relevant branch error
+        while best.context:
+            best = best_match(best.context)
         location = "/".join(str(p) for p in best.absolute_path) or "<root>"
-        return [f"{where}: {location}: {best.message[:300]} ({len(errors)} error(s))"]
+        message = best.message if len(best.message) < 300 else (
+            best.message[:150] + " ... " + best.message[-120:])
+        return [f"{where}: {location}: {message} ({len(errors)} error(s))"]
 
     def _resolve(self, node: dict[str, Any]) -> dict[str, Any]:
         while "$ref" in node:

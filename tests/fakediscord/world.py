@@ -82,6 +82,9 @@ class World:
         # registered application commands: (name, type) -> command object
         self.global_commands: dict[tuple[str, int], dict[str, Any]] = {}
         self.guild_commands: dict[int, dict[tuple[str, int], dict[str, Any]]] = {}
+        self.unsynced_command_ids: dict[str, int] = {}
+        # attachment bytes served by the fake CDN: (attachment id, filename) -> bytes
+        self.cdn: dict[tuple[int, str], tuple[bytes, str]] = {}
         # application flags follow the privileged intents "enabled in the developer portal"
         self.privileged_intents = Intent.PRIVILEGED
 
