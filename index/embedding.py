@@ -47,7 +47,9 @@ class Embedder:
         target = resolve_model(model)
         try:
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
 
+            hf_logging.disable_progress_bar()  # the weight-loading bar is noise on a terminal
             self._model = SentenceTransformer(target, device="cpu")
         except Exception as exc:  # any failure inside the library means "cannot load this model"
             raise ModelLoadError(
@@ -79,17 +81,18 @@ class Embedder:
     ) -> np.ndarray:
         """Embed ``texts`` as L2-normalised float32 rows; ``progress(n)`` after each batch."""
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for begin in range(0, len(texts), self.batch_size):
-            batch = list(texts[begin : begin + self.batch_size])
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # less padding per batch
+        for begin in range(0, len(order), self.batch_size):
+            rows = order[begin : begin + self.batch_size]
             with self._lock:
                 vecs = self._model.encode(
-                    batch,
+                    [texts[i] for i in rows],
                     batch_size=self.batch_size,
                     normalize_embeddings=True,
                     convert_to_numpy=True,
                     show_progress_bar=False,
                 )
-            out[begin : begin + len(batch)] = vecs
+            out[rows] = vecs
             if progress is not None:
-                progress(len(batch))
+                progress(len(rows))
         return out

@@ -53,6 +53,7 @@ class InteractionRecord:
     autocomplete_choices: list[dict[str, Any]] | None = None
     command_name: str | None = None
     followup_ids: list[int] = field(default_factory=list)
+    parent_id: int | None = None  # for MODAL_SUBMIT: the interaction that opened the modal
 
     @property
     def acknowledged(self) -> bool:

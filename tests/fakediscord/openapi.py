@@ -32,6 +32,10 @@ Relaxations (the only ones):
    {"type": "integer", "minimum": 0}]``.
 2. ``format`` is an annotation, not an assertion (the Draft 2020-12 / OpenAPI 3.1 default);
    Discord's own formats (``snowflake``, ``int64``...) are not JSON Schema formats anyway.
+3. Undocumented query parameters that discord.py sends and Discord accepts are allowed, per
+   operation, in :data:`UNDOCUMENTED_QUERY` (today only ``use_nested_fields`` on
+   ``POST /channels/{channel_id}/threads``, sent by ``ForumChannel.create_thread``). Any other
+   undeclared query parameter is a violation.
 """
 
 from __future__ import annotations
@@ -53,6 +57,10 @@ from referencing.jsonschema import DRAFT202012
 DEFAULT_SPEC_PATH = Path("/work/shared/discord-api-spec/openapi.json")
 SPEC_URI = "urn:discord-api-spec"
 METHODS = ("get", "put", "post", "patch", "delete")
+# Relaxation 3 (see module docstring): (method, template) -> extra accepted query parameters.
+UNDOCUMENTED_QUERY: dict[tuple[str, str], frozenset[str]] = {
+    ("POST", "/channels/{channel_id}/threads"): frozenset({"use_nested_fields"}),
+}
 
 
 @dataclass(frozen=True)
@@ -75,6 +83,17 @@ class RequestCheck:
     body: Any = None  # parsed JSON body / payload_json, or None
     body_present: bool = False
     body_error: str | None = None  # e.g. "invalid JSON"
+
+
+@dataclass
+class RequestResult:
+    """``match``: the spec route (None if the path is not in the spec); ``problems``: every
+    violation found; ``status``: what Discord would answer instead of processing the request
+    (404 unknown route, 405 wrong method, 400 invalid path parameter or body), else None."""
+
+    match: RouteMatch | None
+    problems: list[str]
+    status: int | None
 
 
 def _pointer(*parts: str) -> str:
@@ -168,20 +187,21 @@ class OpenAPIValidator:
         return op if isinstance(op, dict) else None
 
     # -- request validation ----------------------------------------------------------------
-    def check_request(self, req: RequestCheck) -> tuple[RouteMatch | None, list[str]]:
-        """Return the matched route (or None) and the list of violations."""
+    def check_request(self, req: RequestCheck) -> RequestResult:
+        """Match and validate one request; see :class:`RequestResult`."""
         where = f"{req.method} {req.path}"
         match = self.match_path(req.path)
         if match is None:
-            return None, [f"{where}: no such route in the OpenAPI spec"]
+            return RequestResult(None, [f"{where}: no such route in the OpenAPI spec"], 404)
         op = self.operation(match.template, req.method)
         if op is None:
-            return match, [f"{where}: method not allowed for {match.template}"]
-        problems: list[str] = []
-        problems += self._check_params(req, match, op, where)
-        problems += self._check_security(req, op, where)
-        problems += self._check_body(req, match, op, where)
-        return match, problems
+            return RequestResult(match, [f"{where}: method not allowed for {match.template}"],
+                                 405)
+        path_problems, query_problems = self._check_params(req, match, op, where)
+        body_problems = self._check_body(req, match, op, where)
+        problems = path_problems + query_problems + self._check_security(req, op, where)
+        problems += body_problems
+        return RequestResult(match, problems, 400 if path_problems or body_problems else None)
 
     def _parameters(self, template: str, op: dict[str, Any]) -> list[dict[str, Any]]:
         params = self.spec["paths"][template].get("parameters", []) + op.get("parameters", [])
@@ -189,24 +209,27 @@ class OpenAPIValidator:
 
     def _check_params(
         self, req: RequestCheck, match: RouteMatch, op: dict[str, Any], where: str
-    ) -> list[str]:
-        problems: list[str] = []
+    ) -> tuple[list[str], list[str]]:
+        path_problems: list[str] = []
         declared = {(p["in"], p["name"]): p for p in self._parameters(match.template, op)}
         for name, value in match.params.items():
             param = declared.get(("path", name))
             if param is None:
                 continue
-            problems += self._param_errors(param, value, f"{where}: path parameter {name!r}")
+            path_problems += self._param_errors(param, value, f"{where}: path parameter {name!r}")
+        problems: list[str] = []
         for name, value in req.query.items():
             param = declared.get(("query", name))
             if param is None:
-                problems.append(f"{where}: undeclared query parameter {name!r}")
+                extra = UNDOCUMENTED_QUERY.get((req.method.upper(), match.template), frozenset())
+                if name not in extra:
+                    problems.append(f"{where}: undeclared query parameter {name!r}")
                 continue
             problems += self._param_errors(param, value, f"{where}: query parameter {name!r}")
         for (location, name), param in declared.items():
             if location == "query" and param.get("required") and name not in req.query:
                 problems.append(f"{where}: missing required query parameter {name!r}")
-        return problems
+        return path_problems, problems
 
     def _param_errors(self, param: dict[str, Any], raw: str, where: str) -> list[str]:
         schema = self._resolve(param.get("schema", {}))

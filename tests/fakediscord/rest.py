@@ -154,14 +154,21 @@ class RestFrontend:
             body_present=request.body_exists and request.content_length != 0,
             body_error=body_error,
         )
-        match, problems = self.validator.check_request(check)
-        rec.template = match.template if match else None
-        rec.violations = problems
-        fake.violations.extend(problems)
+        result = self.validator.check_request(check)
+        rec.template = result.match.template if result.match else None
+        rec.violations = list(result.problems)
+        fake.violations.extend(result.problems)
 
-        status, payload = await self._dispatch(request.method, path, query, body, files, auth)
+        if result.status == 400:  # Discord rejects what its schema rejects
+            status, payload = 400, {"message": "Invalid Form Body", "code": 50035, "errors": {
+                "_errors": [{"code": 50035, "message": p} for p in result.problems]}}
+        elif result.status == 405:
+            status, payload = 405, {"message": "405: Method Not Allowed", "code": 0}
+        else:
+            status, payload = await self._dispatch(request.method, path, query, body, files, auth)
         rec.status, rec.response = status, payload
-        if status == 404 and payload == {"message": "Unknown route", "code": 0}:
+        if status == 404 and payload == {"message": "Unknown route", "code": 0} \
+                and rec.template is not None:
             violation = f"{request.method} {path}: the fake implements no such route"
             rec.violations.append(violation)
             fake.violations.append(violation)

@@ -37,25 +37,28 @@ WEBHOOK_TOKEN_LIFETIME = 15 * 60
 def register(router: Router, fake: FakeDiscord) -> None:
     world = fake.world
 
-    def metadata(rec: InteractionRecord) -> dict[str, Any]:
+    def metadata(rec: InteractionRecord, *, followup: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {
             "id": str(rec.id), "type": rec.type, "user": rec.user.to_json(),
             "authorizing_integration_owners": {"0": str(world.guild.id)},
         }
         if rec.type == APPLICATION_COMMAND:
             data.update(name=rec.command_name, command_type=1)
-        if rec.source_message_id is not None:
+        if rec.type == MESSAGE_COMPONENT:
             data["interacted_message_id"] = str(rec.source_message_id)
-        if rec.original_message_id is not None:
+        if rec.type == MODAL_SUBMIT and rec.parent_id in fake.interactions:
+            data["triggering_interaction_metadata"] = metadata(fake.interactions[rec.parent_id])
+        if followup and rec.original_message_id is not None:
             data["original_response_message_id"] = str(rec.original_message_id)
         return data
 
     def new_message(rec: InteractionRecord, req: ApiRequest, body: dict[str, Any],
-                    extra_flags: int = 0) -> dict[str, Any]:
+                    extra_flags: int = 0, followup: bool = False) -> dict[str, Any]:
         return create_bot_message(
             fake, rec.channel, body, req.files, extra_flags=extra_flags,
             msg_type=20 if rec.type == APPLICATION_COMMAND else 0,
-            webhook_id=world.application_id, interaction_metadata=metadata(rec),
+            webhook_id=world.application_id,
+            interaction_metadata=metadata(rec, followup=followup),
         )
 
     async def publish(event: str, message: dict[str, Any]) -> None:
@@ -169,7 +172,7 @@ def register(router: Router, fake: FakeDiscord) -> None:
             await publish("MESSAGE_UPDATE", message)
         else:
             ephemeral = (body.get("flags") or 0) & MessageFlag.EPHEMERAL
-            message = new_message(rec, req, body, extra_flags=ephemeral)
+            message = new_message(rec, req, body, extra_flags=ephemeral, followup=True)
             rec.followup_ids.append(int(message["id"]))
             await publish("MESSAGE_CREATE", message)
         log(rec, "followup", body, message)

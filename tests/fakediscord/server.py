@@ -255,7 +255,8 @@ class FakeDiscord:
     async def wait_for(self, check: Callable[[], T | None], what: str,
                        timeout: float = DEFAULT_TIMEOUT) -> T:
         """Wait until ``check()`` returns something other than None (re-checked on every
-        request/event). Fails early if the bot logs an ERROR (``fail_fast_on_error_logs``)."""
+        request/event the fake sees, and every 20 ms for client-side state). Fails early if
+        the bot logs an ERROR (``fail_fast_on_error_logs``)."""
         if asyncio.get_running_loop() is not self._loop:
             raise RuntimeError("FakeDiscord used from another event loop than it was started "
                                "on: give the fixture and the test the same loop_scope")
@@ -273,7 +274,7 @@ class FakeDiscord:
                 raise FakeDiscordTimeout(f"timed out after {timeout}s waiting for {what}"
                                          f"{self._context()}")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), remaining)
+                await asyncio.wait_for(self._changed.wait(), min(remaining, 0.02))
 
     async def wait_ready(self, timeout: float = DEFAULT_TIMEOUT) -> None:
         """Wait until a session got READY + GUILD_CREATE and is connected."""
@@ -353,7 +354,7 @@ class FakeDiscord:
                         channel: FakeChannel, permissions: int | None,
                         message: dict[str, Any] | None = None, locale: str | None = None,
                         command_name: str | None = None, source_message_id: int | None = None,
-                        ) -> InteractionRecord:
+                        parent_id: int | None = None) -> InteractionRecord:
         user = user or self.world.regular_user
         payload = build_interaction(self.world, itype=itype, data=data, user=user,
                                     channel=channel, permissions=permissions, message=message,
@@ -363,7 +364,7 @@ class FakeDiscord:
             raise RuntimeError("no gateway session: start the client first")
         rec = InteractionRecord(int(payload["id"]), payload["token"], itype, payload, user,
                                 channel, time.monotonic(), command_name=command_name,
-                                source_message_id=source_message_id)
+                                source_message_id=source_message_id, parent_id=parent_id)
         rec.events.append(InteractionEvent("created", rec.created, payload))
         self.interactions[rec.id] = rec
         self.interactions_by_token[rec.token] = rec
@@ -452,7 +453,7 @@ class FakeDiscord:
             MODAL_SUBMIT, modal_submit_data(modal, values), user=user or parent.user,
             channel=parent.channel, permissions=None,
             message=gateway_view(self, source) if source else None,
-            source_message_id=parent.source_message_id,
+            source_message_id=parent.source_message_id, parent_id=parent.id,
         )
         return rec.id
 
