@@ -78,8 +78,11 @@ def fit_embed(embed: discord.Embed) -> discord.Embed:
     if embed.footer.text:
         embed.set_footer(text=truncate(embed.footer.text, FOOTER), icon_url=embed.footer.icon_url)
     if embed.author.name:
-        embed.author.name = truncate(embed.author.name, AUTHOR_NAME)  # type: ignore[misc]
-        embed._author["name"] = embed.author.name  # type: ignore[attr-defined]
+        embed.set_author(
+            name=truncate(embed.author.name, AUTHOR_NAME),
+            url=embed.author.url,
+            icon_url=embed.author.icon_url,
+        )
     fields = [(f.name or "", f.value or "", bool(f.inline)) for f in embed.fields]
     embed.clear_fields()
     for name, value, inline in fields[:EMBED_FIELDS]:

@@ -59,21 +59,17 @@ def normalize(text: str) -> Normalized:
     for i, ch in enumerate(text):
         if ch in _INVISIBLE:
             continue
-        if ch.isspace():
-            if pending_space is None:
-                pending_space = i
-            continue
-        piece = unicodedata.normalize("NFKC", ch).translate(_QUOTES) if not ch.isascii() else ch
-        if not piece or piece.isspace():
-            if piece and pending_space is None:
-                pending_space = i
-            continue
-        if pending_space is not None and out:
-            out.append(" ")
-            starts.append(pending_space)
-            ends.append(pending_space + 1)
-        pending_space = None
+        piece = ch if ch.isascii() else unicodedata.normalize("NFKC", ch).translate(_QUOTES)
         for p in piece:
+            if p.isspace() or p in _INVISIBLE:
+                if pending_space is None:
+                    pending_space = i
+                continue
+            if pending_space is not None and out:
+                out.append(" ")
+                starts.append(pending_space)
+                ends.append(pending_space + 1)
+            pending_space = None
             out.append(p)
             starts.append(i)
             ends.append(i + 1)

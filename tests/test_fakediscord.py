@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import threading
 from collections.abc import AsyncIterator
 from typing import Any
@@ -34,6 +35,15 @@ class HelpfulView(discord.ui.View):
     async def helpful(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
         await interaction.response.send_message(
             f"thanks {interaction.user.name}", ephemeral=True)
+
+    @discord.ui.button(label="Later", custom_id="feedback:later")
+    async def later(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
+        await interaction.response.defer()  # type 6: deferred update of the panel
+        await interaction.edit_original_response(content="ask me later")
+
+    @discord.ui.button(label="Dismiss", custom_id="feedback:dismiss")
+    async def dismiss(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
+        await interaction.response.edit_message(content="dismissed", view=None)  # type 7
 
 
 class FeedbackModal(discord.ui.Modal, title="Feedback"):
@@ -86,6 +96,20 @@ class TinyBot(commands.Bot):
         @tree.command(name="panel", description="Post a feedback panel")
         async def panel(interaction: discord.Interaction) -> None:
             await interaction.response.send_message("Was this helpful?", view=HelpfulView())
+
+        @tree.command(name="export", description="Answer with a file")
+        async def export(interaction: discord.Interaction) -> None:
+            await interaction.response.defer()
+            await interaction.followup.send(
+                "see attached", file=discord.File(io.BytesIO(b"answer text"), "answer.txt"))
+            original = await interaction.original_response()  # GET @original
+            data = await original.attachments[0].read()  # from the fake CDN
+            await interaction.followup.send(f"read {len(data)} bytes", ephemeral=True)
+
+        @tree.command(name="temp", description="Say something, then delete it")
+        async def temp(interaction: discord.Interaction) -> None:
+            await interaction.response.send_message("temporary")
+            await interaction.delete_original_response()
 
         @tree.command(name="feedback", description="Open a modal")
         async def feedback(interaction: discord.Interaction) -> None:
@@ -233,6 +257,29 @@ async def test_slash_command_ephemeral(fake: FakeDiscord) -> None:
     assert fake.bot_messages() == []  # ephemeral messages are not in the channel
 
 
+async def test_multipart_followup_original_and_delete(fake: FakeDiscord) -> None:
+    await started(fake)
+    iid = await fake.slash_command("export")
+    final = await fake.wait_interaction_final(iid, timeout=TIMEOUT)
+    assert final["content"] == "see attached"
+    assert final["attachments"][0]["filename"] == "answer.txt"
+    assert final["attachments"][0]["size"] == len(b"answer text")
+    receipt = await fake.wait_interaction_final(
+        iid, predicate=lambda m: m["content"].startswith("read"), timeout=TIMEOUT)
+    assert receipt["content"] == "read 11 bytes" and receipt["flags"] & MessageFlag.EPHEMERAL
+    upload = fake.requests_for("POST", "/webhooks/{webhook_id}/{webhook_token}")[0]
+    assert upload.headers["Content-Type"].startswith("multipart/form-data")
+    assert upload.json["content"] == "see attached"  # the validated payload_json
+    assert upload.files == ["files[0]=answer.txt (11 bytes)"]
+    kinds = [e.kind for e in fake.interaction_log(iid)]
+    assert kinds == ["created", "callback", "followup", "get_original", "followup"]
+
+    iid = await fake.slash_command("temp")
+    await fake.wait_for(lambda: True if any(
+        e.kind == "delete_original" for e in fake.interaction_log(iid)) else None, "delete")
+    assert fake.bot_messages() == [final]  # "temporary" is gone
+
+
 async def test_slow_ack_hits_the_3s_rule_and_error_logs_fail_fast(fake: FakeDiscord) -> None:
     fake.callback_deadline = 0.2
     await started(fake)
@@ -327,6 +374,24 @@ async def test_persistent_view_survives_a_restart(fake: FakeDiscord) -> None:
     assert fake.interactions[click].payload["message"]["id"] == panel["id"]
 
 
+async def test_component_deferred_update_and_update_message(fake: FakeDiscord) -> None:
+    await started(fake)
+    panel = await fake.wait_interaction_final(await fake.slash_command("panel"))
+    later = await fake.click_button(int(panel["id"]), "feedback:later")
+    edited = await fake.wait_interaction_final(later, timeout=TIMEOUT)
+    assert edited["id"] == panel["id"] and edited["content"] == "ask me later"
+    log = fake.interaction_log(later)
+    assert [e.kind for e in log] == ["created", "callback", "edit_original"]
+    assert log[1].payload == {"type": 6} and log[2].payload["content"] == "ask me later"
+    dismiss = await fake.click_button(int(panel["id"]), "feedback:dismiss")
+    final = await fake.wait_interaction_final(dismiss, timeout=TIMEOUT)
+    assert final["id"] == panel["id"] and final["content"] == "dismissed"
+    assert final["components"] == []
+    assert fake.interaction_log(dismiss)[1].payload["type"] == 7
+    with pytest.raises(ValueError, match="no component"):
+        await fake.click_button(int(panel["id"]), "feedback:dismiss")
+
+
 # -- command sync ---------------------------------------------------------------------------------
 async def test_tree_sync_guild_and_global(fake: FakeDiscord) -> None:
     bot = await started(fake)
@@ -335,8 +400,8 @@ async def test_tree_sync_guild_and_global(fake: FakeDiscord) -> None:
     guild_synced = await bot.tree.sync(guild=guild)
     global_synced = await bot.tree.sync()
     names = sorted(c.name for c in global_synced)
-    assert names == sorted(c.name for c in guild_synced) == [
-        "ask", "feedback", "panel", "post", "private_ask", "secret", "slow"]
+    assert names == sorted(c.name for c in guild_synced) == sorted(
+        c.name for c in bot.tree.get_commands())
     assert {guild_id for guild_id, _ in fake.command_syncs} == {fake.guild.id, None}
     again = await bot.tree.sync()  # ids are stable across bulk overwrites
     assert {c.id for c in again} == {c.id for c in global_synced}
@@ -357,12 +422,15 @@ async def test_tree_sync_guild_and_global(fake: FakeDiscord) -> None:
 
 
 # -- gateway --------------------------------------------------------------------------------------
-@pytest.mark.parametrize("abrupt", [False, True])
-async def test_gateway_drop_resume_and_replay(fake: FakeDiscord, abrupt: bool) -> None:
+@pytest.mark.parametrize("how", ["close-4000", "tcp-abort", "op7-reconnect"])
+async def test_gateway_drop_resume_and_replay(fake: FakeDiscord, how: str) -> None:
     bot = await started(fake, message_content=True)
     session = fake.gateway.current
     assert session is not None
-    await fake.drop_gateway(abrupt=abrupt)
+    if how == "op7-reconnect":
+        await fake.request_reconnect()
+    else:
+        await fake.drop_gateway(4000, abrupt=how == "tcp-abort")
     missed = await fake.message("sent while the bot was disconnected")  # buffered
     await fake.wait_resumed(timeout=TIMEOUT)
     resume = [p for p in fake.gateway.received if p["op"] == 6][-1]["d"]
@@ -392,6 +460,9 @@ async def test_zlib_stream_is_used(fake: FakeDiscord) -> None:
         "v": "10", "encoding": "json", "compress": "zlib-stream"}
     identify = next(p for p in fake.gateway.received if p["op"] == 2)["d"]
     assert identify["intents"] == discord.Intents.default().value
+    assert identify["token"] == "<redacted>"
+    assert fake.gateway.heartbeats >= 1  # discord.py beats right after HELLO; we ACK
+    assert all(fake.token not in str(r.headers) for r in fake.requests)
 
 
 # -- auth and validation --------------------------------------------------------------------------
