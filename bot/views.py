@@ -1,0 +1,62 @@
+"""The persistent 👍/👎 buttons under every answer.
+
+Fixed custom_ids and ``timeout=None``: registered once with ``bot.add_view`` they keep
+working after a restart. All state is read back from the message the button is on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot.answers import parse_answer_embed
+
+if TYPE_CHECKING:
+    from bot.app import AskdocsBot
+
+log = logging.getLogger(__name__)
+
+UP_ID = "askdocs:feedback:up"
+DOWN_ID = "askdocs:feedback:down"
+
+
+class FeedbackView(discord.ui.View):
+    def __init__(self) -> None:
+        super().__init__(timeout=None)
+
+    @discord.ui.button(emoji="👍", style=discord.ButtonStyle.secondary, custom_id=UP_ID)
+    async def up(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
+        await record_vote(interaction, +1)
+
+    @discord.ui.button(emoji="👎", style=discord.ButtonStyle.secondary, custom_id=DOWN_ID)
+    async def down(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
+        await record_vote(interaction, -1)
+
+
+async def record_vote(interaction: discord.Interaction, vote: int) -> None:
+    message = interaction.message
+    if message is None or not message.embeds:
+        await interaction.response.send_message(
+            "This answer can't be rated any more.", ephemeral=True
+        )
+        return
+    question, source = parse_answer_embed(message.embeds[0])
+    bot: AskdocsBot = interaction.client  # type: ignore[assignment]
+    try:
+        await asyncio.to_thread(
+            bot.feedback.record, message.id, question, source, interaction.user.id, vote
+        )
+    except sqlite3.Error:
+        log.warning("could not store feedback for message %s", message.id, exc_info=True)
+        await interaction.response.send_message(
+            "Sorry, I couldn't record that right now.", ephemeral=True
+        )
+        return
+    log.info("feedback %+d on message %s (%s)", vote, message.id, source)
+    await interaction.response.send_message(
+        f"Thanks — recorded {'👍' if vote > 0 else '👎'}", ephemeral=True
+    )

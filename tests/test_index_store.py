@@ -1,0 +1,233 @@
+"""Index build, store round trip, incremental updates, crash safety, mismatches."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.builder import build_index, build_lock
+from index.chunking import ChunkerSettings
+from index.embedding import Embedder
+from index.engine import Engine, EngineConfig
+from index.errors import (
+    BuildInProgressError,
+    IndexCorruptError,
+    IndexMismatchError,
+    IndexNotFoundError,
+    SourceDocsError,
+)
+from index.store import build_faiss, current_version, read_index
+
+CHUNKER = ChunkerSettings()
+
+
+def _build(docs: Path, index_dir: Path, embedder: Embedder, **kw: object):
+    return build_index(docs, index_dir, embedder, CHUNKER, **kw)  # type: ignore[arg-type]
+
+
+def test_round_trip(docs_dir: Path, tmp_path: Path, embedder: Embedder) -> None:
+    data, report = _build(docs_dir, tmp_path / "ix", embedder)
+    assert report.added == ("kim-jong-un-putin-meeting.txt",) and report.full_rebuild
+    loaded = read_index(tmp_path / "ix", model=embedder.model_id)
+    assert loaded.chunks == data.chunks
+    np.testing.assert_array_equal(loaded.chunk_vectors, data.chunk_vectors)
+    np.testing.assert_array_equal(loaded.sentence_vectors, data.sentence_vectors)
+    assert loaded.faiss_index.ntotal == len(data.chunks)
+    manifest = json.loads((current_version(tmp_path / "ix") / "manifest.json").read_text())
+    assert manifest["model"] == "all-MiniLM-L6-v2" and manifest["dimension"] == 384
+    assert manifest["documents"][0]["content_hash"]
+    assert {"sentence-transformers", "faiss-cpu", "torch"} <= set(manifest["versions"])
+    assert manifest["chunker"]["target_tokens"] == CHUNKER.target_tokens
+    norms = np.linalg.norm(loaded.chunk_vectors, axis=1)
+    np.testing.assert_allclose(norms, 1.0, atol=1e-4)
+
+
+def test_incremental_reindex(docs_dir: Path, tmp_path: Path, embedder: Embedder) -> None:
+    ix = tmp_path / "ix"
+    _build(docs_dir, ix, embedder)
+    (docs_dir / "guide.md").write_text("# Guide\n\nThe ferry leaves at nine.\n", encoding="utf-8")
+    data, report = _build(docs_dir, ix, embedder)
+    assert report.added == ("guide.md",)
+    assert report.unchanged == ("kim-jong-un-putin-meeting.txt",)
+    assert report.embedded_chunks == 1
+    (docs_dir / "guide.md").write_text("# Guide\n\nThe ferry leaves at ten.\n", encoding="utf-8")
+    data, report = _build(docs_dir, ix, embedder)
+    assert report.changed == ("guide.md",) and report.embedded_chunks == 1
+    assert any("ten" in c.text for c in data.chunks)
+    (docs_dir / "guide.md").unlink()
+    data, report = _build(docs_dir, ix, embedder)
+    assert report.removed == ("guide.md",) and report.embedded_chunks == 0
+    assert {c.source for c in data.chunks} == {"kim-jong-un-putin-meeting.txt"}
+    # reused vectors are the same as freshly computed ones
+    fresh, _ = _build(docs_dir, tmp_path / "fresh", embedder)
+    np.testing.assert_allclose(data.chunk_vectors, fresh.chunk_vectors, atol=1e-5)
+
+
+def test_bad_files_are_skipped_and_reported(
+    docs_dir: Path, tmp_path: Path, embedder: Embedder
+) -> None:
+    (docs_dir / "empty.txt").write_text("")
+    (docs_dir / "broken.pdf").write_bytes(b"%PDF-1.4\n%trunc")
+    (docs_dir / "image.png").write_bytes(b"\x89PNG\r\n")
+    _, report = _build(docs_dir, tmp_path / "ix", embedder)
+    assert {s.source for s in report.skipped} == {"empty.txt", "broken.pdf", "image.png"}
+    assert report.added == ("kim-jong-un-putin-meeting.txt",)
+
+
+def test_no_documents_is_an_error(tmp_path: Path, embedder: Embedder) -> None:
+    (tmp_path / "docs").mkdir()
+    with pytest.raises(SourceDocsError):
+        _build(tmp_path / "docs", tmp_path / "ix", embedder)
+    with pytest.raises(SourceDocsError, match="not found|does not exist|missing"):
+        _build(tmp_path / "nope", tmp_path / "ix", embedder)
+
+
+def test_interrupted_build_keeps_previous_index(
+    docs_dir: Path, tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ix = tmp_path / "ix"
+    before, _ = _build(docs_dir, ix, embedder)
+    serving = current_version(ix)
+    (docs_dir / "new.txt").write_text("New Title\n\nSomething entirely new is said here.\n")
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr("index.store.faiss.write_index", crash)
+    with pytest.raises(OSError, match="disk full"):
+        _build(docs_dir, ix, embedder)
+    monkeypatch.undo()
+    assert current_version(ix) == serving
+    assert not list(ix.glob("tmp-*"))
+    after = read_index(ix, model=embedder.model_id)
+    assert after.chunks == before.chunks
+
+
+def test_crash_while_embedding_keeps_previous_index(
+    docs_dir: Path, tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ix = tmp_path / "ix"
+    _build(docs_dir, ix, embedder)
+    serving = current_version(ix)
+    (docs_dir / "new.txt").write_text("New Title\n\nSomething entirely new is said here.\n")
+    monkeypatch.setattr(embedder, "encode", lambda *a, **k: (_ for _ in ()).throw(MemoryError()))
+    with pytest.raises(MemoryError):
+        _build(docs_dir, ix, embedder)
+    assert current_version(ix) == serving
+
+
+def test_model_mismatch_is_named(docs_dir: Path, tmp_path: Path, embedder: Embedder) -> None:
+    ix = tmp_path / "ix"
+    _build(docs_dir, ix, embedder)
+    with pytest.raises(IndexMismatchError, match="index --full"):
+        read_index(ix, model="some-other-model")
+    with pytest.raises(IndexMismatchError, match="chunk settings"):
+        read_index(ix, chunker={"target_tokens": 1})
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["delete_vectors", "truncate_faiss", "garble_manifest", "edit_chunks", "bad_pointer"],
+)
+def test_corrupt_index_is_detected(
+    damage: str, docs_dir: Path, tmp_path: Path, embedder: Embedder
+) -> None:
+    ix = tmp_path / "ix"
+    _build(docs_dir, ix, embedder)
+    version = current_version(ix)
+    match damage:
+        case "delete_vectors":
+            (version / "chunk_vectors.npy").unlink()
+        case "truncate_faiss":
+            path = version / "faiss.index"
+            path.write_bytes(path.read_bytes()[:100])
+        case "garble_manifest":
+            (version / "manifest.json").write_text("{not json")
+        case "edit_chunks":
+            path = version / "chunks.jsonl"
+            path.write_text(path.read_text().replace("Putin", "Obama"))
+        case "bad_pointer":
+            (ix / "CURRENT").write_text("../../etc\n")
+    with pytest.raises(IndexCorruptError, match="index --full"):
+        read_index(ix)
+
+
+def test_engine_rebuilds_a_corrupt_index(docs_dir: Path, tmp_path: Path, embedder: Embedder) -> None:
+    ix = tmp_path / "ix"
+    _build(docs_dir, ix, embedder)
+    (current_version(ix) / "chunks.jsonl").write_text("garbage\n")
+    engine = Engine(EngineConfig(docs_dir, ix), embedder)
+    report = engine.open()
+    assert report is not None and report.full_rebuild
+    assert not engine.answer("Who is Kim Jong Un meeting?").abstained
+
+
+def test_engine_refreshes_stale_index(docs_dir: Path, tmp_path: Path, embedder: Embedder) -> None:
+    engine = Engine(EngineConfig(docs_dir, tmp_path / "ix"), embedder)
+    assert engine.open() is not None  # first build
+    assert engine.open() is None  # up to date: just loaded
+    (docs_dir / "ferry.md").write_text("# Ferry\n\nThe ferry to the island leaves at nine.\n")
+    report = engine.open()
+    assert report is not None and report.added == ("ferry.md",)
+    assert engine.answer("When does the ferry leave?").passages[0].source == "ferry.md"
+
+
+def test_missing_index(tmp_path: Path) -> None:
+    with pytest.raises(IndexNotFoundError, match="askdocs index"):
+        read_index(tmp_path / "none")
+
+
+def test_one_build_at_a_time(docs_dir: Path, tmp_path: Path, embedder: Embedder) -> None:
+    ix = tmp_path / "ix"
+    with build_lock(ix), pytest.raises(BuildInProgressError):
+        _build(docs_dir, ix, embedder)
+    engine = Engine(EngineConfig(docs_dir, ix), embedder)
+    engine.open()
+    started, release = threading.Event(), threading.Event()
+    original = embedder.encode
+
+    def slow(*args: object, **kwargs: object):
+        started.set()
+        release.wait(10)
+        return original(*args, **kwargs)
+
+    (docs_dir / "x.txt").write_text("Extra\n\nAn extra document appears.\n")
+    embedder.encode = slow  # type: ignore[method-assign]
+    try:
+        worker = threading.Thread(target=engine.reindex)
+        worker.start()
+        assert started.wait(10)
+        assert engine.building
+        with pytest.raises(BuildInProgressError):
+            engine.reindex()
+        # the old index keeps answering during the build
+        assert not engine.answer("Does Russia border North Korea?").abstained
+        release.set()
+        worker.join(10)
+    finally:
+        del embedder.encode
+    assert "x.txt" in {d.source for d in engine.documents}
+
+
+@pytest.mark.parametrize("n", [200, 5000])
+def test_faiss_type_by_size_and_hnsw_recall(n: int) -> None:
+    """Above the threshold the index is HNSW, with recall@10 >= 0.95 against exact search."""
+    rng = np.random.default_rng(0)
+    centers = rng.normal(size=(50, 384)).astype(np.float32)
+    data = centers[rng.integers(0, 50, n)] + 0.6 * rng.normal(size=(n, 384)).astype(np.float32)
+    data /= np.linalg.norm(data, axis=1, keepdims=True)
+    queries = data[rng.choice(n, 100, replace=False)] + 0.3 * rng.normal(size=(100, 384))
+    queries = (queries / np.linalg.norm(queries, axis=1, keepdims=True)).astype(np.float32)
+    exact = build_faiss(data, hnsw_threshold=n + 1)
+    approx = build_faiss(data, hnsw_threshold=1000)
+    assert type(exact).__name__ == "IndexFlatIP"
+    assert type(approx).__name__ == ("IndexFlatIP" if n < 1000 else "IndexHNSWFlat")
+    _, truth = exact.search(queries, 10)
+    _, found = approx.search(queries, 10)
+    recall = np.mean([len(set(t) & set(f)) / 10 for t, f in zip(truth, found, strict=True)])
+    print(f"\nrecall@10 with {n} vectors ({type(approx).__name__}): {recall:.3f}")
+    assert recall >= 0.95
