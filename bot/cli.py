@@ -35,15 +35,24 @@ class UsageError(Exception):
 def build_parser() -> argparse.ArgumentParser:
     # SUPPRESS: an option given before the command is not reset by the subparser's default.
     common = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
-    common.add_argument("--source-docs", type=Path, metavar="DIR",
-                        help="documents folder (default: $ASKDOCS_SOURCE_DOCS or source_docs)")
-    common.add_argument("--index-dir", type=Path, metavar="DIR",
-                        help="index folder (default: $ASKDOCS_INDEX_DIR or .askdocs/index)")
+    common.add_argument(
+        "--source-docs",
+        type=Path,
+        metavar="DIR",
+        help="documents folder (default: $ASKDOCS_SOURCE_DOCS or source_docs)",
+    )
+    common.add_argument(
+        "--index-dir",
+        type=Path,
+        metavar="DIR",
+        help="index folder (default: $ASKDOCS_INDEX_DIR or .askdocs/index)",
+    )
     common.add_argument("-v", "--verbose", action="store_true", help="log debug details")
     common.add_argument("-q", "--quiet", action="store_true", help="only log warnings and errors")
 
     parser = argparse.ArgumentParser(
-        prog="askdocs", description="Answer questions from your documents, with citations.",
+        prog="askdocs",
+        description="Answer questions from your documents, with citations.",
         parents=[common],
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -52,8 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ask", parents=[common], help="answer questions (args, or stdin lines)")
     p.add_argument("questions", nargs="*", metavar="QUESTION")
     p.add_argument("--json", action="store_true", help="one JSON object per line (stable)")
-    p.add_argument("--top-k", type=_positive, default=None, metavar="N",
-                   help="passages per answer (default: $ASKDOCS_TOP_K or 3)")
+    p.add_argument(
+        "--top-k",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="passages per answer (default: $ASKDOCS_TOP_K or 3)",
+    )
     sub.add_parser("run", parents=[common], help="start the Discord bot")
     p = sub.add_parser("sync", parents=[common], help="register slash commands with Discord")
     p.add_argument("--guild", type=int, metavar="ID", help="sync to one guild (instant)")
@@ -65,8 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    for name, default in (("source_docs", None), ("index_dir", None), ("verbose", False),
-                          ("quiet", False)):
+    for name, default in (
+        ("source_docs", None),
+        ("index_dir", None),
+        ("verbose", False),
+        ("quiet", False),
+    ):
         if not hasattr(args, name):
             setattr(args, name, default)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -77,12 +95,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         name = "ASKDOCS_" + str(first["loc"][0]).upper() if first["loc"] else "setting"
         _fail(f"invalid setting {name}: {first['msg']}")
         return EXIT_USAGE
-    level = settings.log_level if args.command == "run" or "ASKDOCS_LOG_LEVEL" in os.environ else (
-        "WARNING"
+    level = (
+        settings.log_level
+        if args.command == "run" or "ASKDOCS_LOG_LEVEL" in os.environ
+        else ("WARNING")
     )
     _configure_logging(level, verbose=args.verbose, quiet=args.quiet)
     commands: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
-        "index": cmd_index, "ask": cmd_ask, "run": cmd_run, "sync": cmd_sync,
+        "index": cmd_index,
+        "ask": cmd_ask,
+        "run": cmd_run,
+        "sync": cmd_sync,
         "feedback": cmd_feedback,
     }
     from index.errors import AskdocsError, QuestionError
@@ -185,6 +208,13 @@ def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
 def make_engine(settings: Settings) -> Engine:
     """Build the engine (loads the embedding model) from settings."""
     from index.chunking import ChunkerSettings
+    from index.errors import SourceDocsError
+
+    if not settings.source_docs.is_dir():  # fail before the slow model load
+        raise SourceDocsError(
+            f"documents folder not found: {settings.source_docs} "
+            "(set --source-docs or ASKDOCS_SOURCE_DOCS)"
+        )
     from index.engine import Engine, EngineConfig
     from index.retriever import RetrievalSettings
 
@@ -233,7 +263,9 @@ def _configure_logging(level: str, *, verbose: bool, quiet: bool) -> None:
     )
     for noisy in ("sentence_transformers", "transformers", "faiss", "bm25s", "urllib3", "filelock"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    logging.getLogger("discord").setLevel(logging.INFO if chosen != logging.DEBUG else logging.DEBUG)
+    logging.getLogger("discord").setLevel(
+        logging.INFO if chosen != logging.DEBUG else logging.DEBUG
+    )
 
 
 def _out(text: str) -> None:
@@ -259,8 +291,9 @@ class _ProgressBar:
             if self._bar is not None:
                 self._bar.close()
             self._stage = stage
-            self._bar = tqdm(total=total, desc=stage, unit="item", file=sys.stderr,
-                             disable=None, leave=False)
+            self._bar = tqdm(
+                total=total, desc=stage, unit="item", file=sys.stderr, disable=None, leave=False
+            )
         if self._bar is not None:
             self._bar.total = total
             self._bar.n = done

@@ -131,9 +131,11 @@ class FeedbackStore:
     def export_csv(self, fh: TextIO) -> int:
         """Write every vote as CSV (with a header row); returns the number of votes written."""
         with self._lock:
-            rows = self._connect().execute(
-                f"SELECT {', '.join(CSV_COLUMNS)} FROM feedback ORDER BY id"
-            ).fetchall()
+            rows = (
+                self._connect()
+                .execute(f"SELECT {', '.join(CSV_COLUMNS)} FROM feedback ORDER BY id")
+                .fetchall()
+            )
         writer = csv.writer(fh)
         writer.writerow(CSV_COLUMNS)
         writer.writerows(rows)
@@ -145,7 +147,9 @@ def format_summary(summary: FeedbackSummary) -> str:
     if summary.total == 0:
         return "No feedback recorded yet."
     share = 100.0 * summary.up / summary.total
-    lines = [f"Feedback: {summary.total} votes, {summary.up} 👍 / {summary.down} 👎 ({share:.0f}% up)"]
+    lines = [
+        f"Feedback: {summary.total} votes, {summary.up} 👍 / {summary.down} 👎 ({share:.0f}% up)"
+    ]
     lines.append("")
     lines.append("By source:")
     width = max(len(s.source) for s in summary.per_source)

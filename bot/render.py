@@ -84,8 +84,11 @@ def report_text(report: BuildReport) -> str:
         f"{len(report.removed)} removed, {len(report.unchanged)} unchanged, "
         f"{len(report.skipped)} skipped.",
     ]
-    for label, names in (("added", report.added), ("changed", report.changed),
-                         ("removed", report.removed)):
+    for label, names in (
+        ("added", report.added),
+        ("changed", report.changed),
+        ("removed", report.removed),
+    ):
         lines += [f"  {label}: {name}" for name in names]
     lines += [f"  skipped: {s.source} ({s.reason})" for s in report.skipped]
     lines += [f"  note: {note}" for note in report.notes]

@@ -111,6 +111,27 @@ class TinyBot(commands.Bot):
             await interaction.response.send_message("temporary")
             await interaction.delete_original_response()
 
+        docs = app_commands.Group(name="docs", description="Docs admin")
+
+        @docs.command(name="whois", description="Describe a member")
+        async def whois(interaction: discord.Interaction, member: discord.Member) -> None:
+            roles = ",".join(r.name for r in member.roles if not r.is_default())
+            await interaction.response.send_message(f"{member.display_name} roles={roles}")
+
+        @docs.command(name="reindex", description="Admins only")
+        @app_commands.checks.has_permissions(manage_guild=True)
+        async def reindex(interaction: discord.Interaction) -> None:
+            await interaction.response.send_message("reindexing")
+
+        @reindex.error
+        async def reindex_error(interaction: discord.Interaction,
+                                error: app_commands.AppCommandError) -> None:
+            if isinstance(error, app_commands.MissingPermissions):
+                await interaction.response.send_message("You need Manage Server",
+                                                        ephemeral=True)
+
+        tree.add_command(docs)
+
         @tree.command(name="feedback", description="Open a modal")
         async def feedback(interaction: discord.Interaction) -> None:
             await interaction.response.send_modal(FeedbackModal())
@@ -238,6 +259,18 @@ async def test_slash_command_defer_then_followup_embed(fake: FakeDiscord) -> Non
     assert event["member"]["permissions"] != "0"
     # the followup replaced the "thinking..." placeholder: one message, not two
     assert len(fake.bot_messages(fake.channel_id)) == 1
+
+
+async def test_subcommands_member_options_and_permissions(fake: FakeDiscord) -> None:
+    await started(fake)
+    iid = await fake.slash_command("docs", {"member": fake.admin_user}, subcommand="whois")
+    assert (await fake.wait_interaction_final(iid))["content"] == "Alice roles=Admin"
+    options = fake.interactions[iid].payload["data"]["options"]
+    assert options[0]["type"] == 1 and options[0]["options"][0]["type"] == 6
+    denied = await fake.slash_command("docs", subcommand="reindex", user=fake.regular_user)
+    assert (await fake.wait_interaction_final(denied))["content"] == "You need Manage Server"
+    allowed = await fake.slash_command("docs", subcommand="reindex", user=fake.admin_user)
+    assert (await fake.wait_interaction_final(allowed))["content"] == "reindexing"
 
 
 async def test_slash_command_ephemeral(fake: FakeDiscord) -> None:
@@ -455,13 +488,15 @@ async def test_invalid_session_reidentifies(fake: FakeDiscord) -> None:
 
 
 async def test_zlib_stream_is_used(fake: FakeDiscord) -> None:
-    await started(fake)
+    bot = await started(fake)
     assert fake.gateway.connections[0].query == {
         "v": "10", "encoding": "json", "compress": "zlib-stream"}
     identify = next(p for p in fake.gateway.received if p["op"] == 2)["d"]
     assert identify["intents"] == discord.Intents.default().value
     assert identify["token"] == "<redacted>"
     assert fake.gateway.heartbeats >= 1  # discord.py beats right after HELLO; we ACK
+    _, url, _ = await bot.http.get_bot_gateway()
+    assert url == fake.base_ws_url
     assert all(fake.token not in str(r.headers) for r in fake.requests)
 
 

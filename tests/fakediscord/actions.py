@@ -3,6 +3,7 @@ the helpers that store objects and dispatch gateway events for them. Mixed into 
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -40,6 +41,7 @@ class UserActions:
     gateway: Gateway
     interactions: dict[int, InteractionRecord]
     interactions_by_token: dict[str, InteractionRecord]
+    _loop: asyncio.AbstractEventLoop | None
 
     if TYPE_CHECKING:
         @property
@@ -48,9 +50,16 @@ class UserActions:
         async def wait_for(self, check: Callable[[], T | None], what: str,
                            timeout: float = ...) -> T: ...
 
+    def _check_loop(self) -> None:
+        if asyncio.get_running_loop() is not self._loop:
+            raise RuntimeError(
+                "FakeDiscord used from another event loop than the one it was started on: "
+                "give the fixture and the test the same pytest-asyncio loop_scope")
+
     # -- dispatching and storing ------------------------------------------------------------
     async def dispatch_if_connected(self, event: str, data: dict[str, Any], *, intent: int = 0
                                     ) -> int | None:
+        self._check_loop()
         gw = self.gateway
         if gw.current is None or not gw.current.valid:
             return None
@@ -96,6 +105,7 @@ class UserActions:
                         message: dict[str, Any] | None = None, locale: str | None = None,
                         command_name: str | None = None, source_message_id: int | None = None,
                         parent_id: int | None = None) -> InteractionRecord:
+        self._check_loop()
         user = user or self.world.regular_user
         payload = build_interaction(self.world, itype=itype, data=data, user=user,
                                     channel=channel, permissions=permissions, message=message,

@@ -53,6 +53,13 @@ class FakeDiscordTimeout(AssertionError):
 
 
 class FakeDiscord(UserActions):
+    """One fake Discord server; only one may run at a time (discord.py's URLs are global).
+
+    Clients started with :meth:`start_client` are closed by :meth:`stop`; close clients you
+    connected yourself before leaving, or they will try to reconnect to a dead server. One
+    bot connection at a time: a new IDENTIFY replaces the previous session.
+    """
+
     def __init__(
         self,
         *,
@@ -187,6 +194,7 @@ class FakeDiscord(UserActions):
         """``login`` + ``connect(reconnect=True)`` in a task, then wait until the client is
         ready. ``fast_ready`` shortens discord.py's ``guild_ready_timeout`` (2 s of waiting
         for more GUILD_CREATEs) to 0.05 s. The client is closed on ``stop()``."""
+        self._check_loop()
         if fast_ready:
             client._connection.guild_ready_timeout = 0.05
         try:
@@ -241,9 +249,7 @@ class FakeDiscord(UserActions):
         """Wait until ``check()`` returns something other than None (re-checked on every
         request/event the fake sees, and every 20 ms for client-side state). Fails early if
         the bot logs an ERROR (``fail_fast_on_error_logs``)."""
-        if asyncio.get_running_loop() is not self._loop:
-            raise RuntimeError("FakeDiscord used from another event loop than it was started "
-                               "on: give the fixture and the test the same loop_scope")
+        self._check_loop()
         deadline = time.monotonic() + timeout
         while True:
             self._changed.clear()

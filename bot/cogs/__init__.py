@@ -1,0 +1,1 @@
+"""Cogs: Discord glue only (the logic lives in the plain modules of ``bot``)."""

@@ -1,0 +1,127 @@
+"""/ask, mentions, answer channels and forum posts."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import limits
+from bot.answers import answer_embed
+from bot.questions import mentions_user, short, strip_mentions
+from bot.reports import question_error_message, retry_message
+from bot.views import FeedbackView
+from index.errors import AskdocsError, QuestionError
+from index.retriever import check_question
+
+if TYPE_CHECKING:
+    from bot.app import AskdocsBot
+
+log = logging.getLogger(__name__)
+
+NOTICE_SECONDS = 10.0  # cooldown notices in channels delete themselves after this
+MENTION_HINT = "👋 Ask me a question after the mention, e.g. {mention} when was the summit?"
+
+
+class AskCog(commands.Cog):
+    def __init__(self, bot: AskdocsBot) -> None:
+        self.bot = bot
+        self.answer_channels = frozenset(bot.settings.answer_channel_ids)
+
+    async def compose(self, question: str) -> dict[str, Any]:
+        """The message (embed + feedback buttons, or an apology) answering ``question``."""
+        started = time.perf_counter()
+        try:
+            answer = await self.bot.ask(question)
+        except QuestionError as exc:
+            return {"content": question_error_message(str(exc))}
+        except AskdocsError as exc:
+            log.warning("could not answer %r: %s", short(question), exc)
+            return {"content": f"⚠️ Sorry, I can't answer right now: {exc}"}
+        log.info(
+            "answered %r in %.0f ms (%s, confidence %.2f)",
+            short(question),
+            (time.perf_counter() - started) * 1000,
+            "abstained" if answer.abstained else answer.passages[0].source,
+            answer.confidence,
+        )
+        return {"embed": answer_embed(answer, self.bot.titles()), "view": FeedbackView()}
+
+    # -- /ask ----------------------------------------------------------------------------------
+    @app_commands.command(name="ask", description="Ask a question; I answer with cited quotes.")
+    @app_commands.describe(question="Your question, in plain words")
+    async def ask(self, interaction: discord.Interaction, question: str) -> None:
+        try:
+            cleaned = check_question(question, self.bot.settings.max_question_chars)
+        except QuestionError as exc:
+            await interaction.response.send_message(
+                question_error_message(str(exc)), ephemeral=True
+            )
+            return
+        retry_after = self.bot.cooldown.hit(interaction.user.id)
+        if retry_after:
+            await interaction.response.send_message(retry_message(retry_after), ephemeral=True)
+            return
+        await interaction.response.defer(thinking=True)
+        await interaction.edit_original_response(**await self.compose(cleaned))
+
+    # -- mentions, answer channels, forum posts ------------------------------------------------
+    def _in_answer_channel(self, message: discord.Message) -> bool:
+        channel = message.channel
+        if channel.id in self.answer_channels:
+            return True
+        # a forum post: the starter message has the thread's id
+        return (
+            isinstance(channel, discord.Thread)
+            and channel.parent_id in self.answer_channels
+            and message.id == channel.id
+        )
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        me = self.bot.user
+        if me is None or message.author.bot or message.guild is None:
+            return
+        mentioned = mentions_user(message.content, me.id)
+        if not mentioned and not self._in_answer_channel(message):
+            return
+        question = strip_mentions(message.content, me.id)
+        if not question and isinstance(message.channel, discord.Thread) and not mentioned:
+            question = message.channel.name  # a forum post with only a title
+        try:
+            await self._answer_message(message, question, mentioned)
+        except discord.HTTPException as exc:
+            log.warning(
+                "could not answer message %s in %s: %s", message.id, message.channel.id, exc
+            )
+
+    async def _answer_message(
+        self, message: discord.Message, question: str, mentioned: bool
+    ) -> None:
+        if not question:
+            if mentioned:
+                await message.reply(MENTION_HINT.format(mention=self.bot.user.mention))
+            return
+        try:
+            cleaned = check_question(question, self.bot.settings.max_question_chars)
+        except QuestionError as exc:
+            await message.reply(question_error_message(str(exc)))
+            return
+        retry_after = self.bot.cooldown.hit(message.author.id)
+        if retry_after:
+            await message.reply(retry_message(retry_after), delete_after=NOTICE_SECONDS)
+            return
+        reply = await self.compose(cleaned)
+        if self.bot.settings.answer_in_thread and not isinstance(message.channel, discord.Thread):
+            thread = await message.create_thread(name=limits.truncate(cleaned, limits.THREAD_NAME))
+            await thread.send(**reply)
+        else:
+            await message.reply(**reply)
+
+
+async def setup(bot: AskdocsBot) -> None:
+    await bot.add_cog(AskCog(bot))
