@@ -43,11 +43,11 @@ def _boundary(window: str, room: int) -> int:
     """Where to cut ``window`` so that at most ``room`` characters are kept."""
     if room <= 0:
         return 0
-    if len(window) > room and window[room].isspace():
-        return room  # the cut falls exactly on a word boundary
     sentence_ends = [m.end() for m in _SENTENCE_END.finditer(window) if m.end() <= room]
     if sentence_ends and sentence_ends[-1] >= room * _MIN_SENTENCE_SHARE:
         return sentence_ends[-1]
+    if len(window) > room and window[room].isspace():
+        return room  # the cut falls exactly on a word boundary
     space = max((i for i, ch in enumerate(window[:room]) if ch.isspace()), default=-1)
     if space > 0 and window[:space].strip():
         return space

@@ -139,33 +139,15 @@ def build_index(
                 plan.append((doc, chunks))
                 to_embed.append((doc, chunks))
         vectors = _embed(embedder, to_embed, progress)
-        all_chunks: list[Chunk] = []
-        chunk_rows: list[np.ndarray] = []
-        sentence_rows: list[np.ndarray] = []
-        heading_rows: list[np.ndarray] = []
-        infos: list[DocumentInfo] = []
-        for doc, chunks in plan:
-            if chunks is None:
-                info, chunks, cvec, svec, hvec = old[doc.source]
-            else:
-                cvec, svec, hvec = vectors[doc.source]
-                info = DocumentInfo(doc.source, doc.title, len(chunks), doc.content_hash, now)
-            infos.append(info)
-            all_chunks.extend(chunks)
-            chunk_rows.append(cvec)
-            sentence_rows.append(svec)
-            heading_rows.append(hvec)
         if progress:
             progress("writing", 0, 1)
-        dim = embedder.dimension
-        chunk_vectors, sentence_vectors, heading_vectors = (
-            np.vstack(rows) if rows else np.zeros((0, dim), np.float32)
-            for rows in (chunk_rows, sentence_rows, heading_rows)
+        infos, all_chunks, chunk_vectors, sentence_vectors, heading_vectors = _assemble(
+            plan, old, vectors, now, embedder.dimension
         )
         faiss_index = build_faiss(chunk_vectors, hnsw_threshold)
         manifest = Manifest(
             model=embedder.model_id,
-            dimension=dim,
+            dimension=embedder.dimension,
             chunker=signature,
             documents=tuple(infos),
             built_at=now,
@@ -212,6 +194,31 @@ def build_index(
         report.seconds,
     )
     return data, report
+
+
+def _assemble(
+    plan: list[tuple[LoadedDocument, tuple[Chunk, ...] | None]],
+    old: dict[str, _Prior],
+    vectors: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
+    now: str,
+    dim: int,
+) -> tuple[list[DocumentInfo], list[Chunk], np.ndarray, np.ndarray, np.ndarray]:
+    """Concatenate reused and new documents, in the loader's order."""
+    infos: list[DocumentInfo] = []
+    all_chunks: list[Chunk] = []
+    rows: tuple[list[np.ndarray], ...] = ([], [], [])
+    for doc, fresh in plan:
+        if fresh is None:
+            info, chunks, *vecs = old[doc.source]
+        else:
+            chunks, vecs = fresh, list(vectors[doc.source])
+            info = DocumentInfo(doc.source, doc.title, len(chunks), doc.content_hash, now)
+        infos.append(info)
+        all_chunks.extend(chunks)
+        for bucket, vec in zip(rows, vecs, strict=True):
+            bucket.append(vec)
+    stacked = [np.vstack(r) if r else np.zeros((0, dim), np.float32) for r in rows]
+    return infos, all_chunks, stacked[0], stacked[1], stacked[2]
 
 
 def _previous(

@@ -130,7 +130,8 @@ def chunk_document(
         for block_start, block_end in section.spans:
             for s, e in split_sentences(text, block_start, block_end):
                 sentences.extend(_fit_sentence(text, s, e, budget, count_tokens))
-        for group in _pack(sentences, target, settings.overlap_tokens):
+        for packed in _pack(sentences, target, settings.overlap_tokens):
+            group = packed
             start, end = group[0][0], group[-1][1]
             while count_tokens(text[start:end]) > budget and len(group) > 1:
                 group = group[:-1]

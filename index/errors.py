@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 class AskdocsError(Exception):
-    """Base class: every error the engine raises on purpose. ``str(err)`` is a user-facing message."""
+    """Base class of every error the engine raises on purpose; ``str(err)`` is for users."""
 
 
 class DocumentError(AskdocsError):

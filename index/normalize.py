@@ -51,7 +51,7 @@ def fold(text: str) -> str:
 
 
 def normalize(text: str) -> Normalized:
-    """Normalise ``text``: NFKC, ASCII quotes, no invisibles, whitespace runs -> one space, stripped."""
+    """Normalise ``text``: NFKC, ASCII quotes, no invisibles, whitespace runs -> one space."""
     out: list[str] = []
     starts: list[int] = []
     ends: list[int] = []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -18,8 +20,30 @@ from index.normalize import fold, normalize
 from index.sentences import split_sentences
 
 WORDS = st.sampled_from(
-    ["Kim", "met", "U.S.", "Dr.", "the", "ﬁne", "“quoted”", "North", "Korea’s", "e.g.", "2019.",
-     "talks!", "why?", "x" * 40, "naïve", "\u00a0", "end.", "(see", "Fig.", "3)", "—", "ok"]
+    [
+        "Kim",
+        "met",
+        "U.S.",
+        "Dr.",
+        "the",
+        "ﬁne",
+        "“quoted”",
+        "North",
+        "Korea’s",
+        "e.g.",
+        "2019.",
+        "talks!",
+        "why?",
+        "x" * 40,
+        "naïve",
+        "\u00a0",
+        "end.",
+        "(see",
+        "Fig.",
+        "3)",
+        "—",
+        "ok",
+    ]
 )
 TEXT = st.lists(WORDS, min_size=1, max_size=60).map(" ".join)
 BLOCKS = st.lists(
@@ -88,15 +112,16 @@ def test_normalize_maps_back(text: str) -> None:
     assert "  " not in norm.text and "\n" not in norm.text
     for i, ch in enumerate(norm.text):
         if ch != " ":
-            assert ch in fold(text[norm.starts[i] : norm.ends[i]]) or ch in normalize(
-                text[norm.starts[i] : norm.ends[i]]
-            ).text
+            assert (
+                ch in fold(text[norm.starts[i] : norm.ends[i]])
+                or ch in normalize(text[norm.starts[i] : norm.ends[i]]).text
+            )
 
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        ("North Korea’s “talks”", "North Korea's \"talks\""),
+        ("North Korea’s “talks”", 'North Korea\'s "talks"'),
         ("  a \n\n\t b  ", "a b"),
         ("ﬁne", "fine"),
         ("soft\u00adhyphen", "softhyphen"),
@@ -111,10 +136,13 @@ def test_fold(raw: str, expected: str) -> None:
 @pytest.mark.parametrize(
     ("text", "sentences"),
     [
-        ("Kim met U.S. President Trump. Talks failed.", ["Kim met U.S. President Trump.", "Talks failed."]),
+        (
+            "Kim met U.S. President Trump. Talks failed.",
+            ["Kim met U.S. President Trump.", "Talks failed."],
+        ),
         ("Dr. Smith came. He left!", ["Dr. Smith came.", "He left!"]),
         ("Is it? Yes. no split here.", ["Is it?", "Yes. no split here."]),
-        ("He said \"stop.\" Then left.", ["He said \"stop.\"", "Then left."]),
+        ('He said "stop." Then left.', ['He said "stop."', "Then left."]),
         ("Version 2.0 is out. See e.g. the notes.", ["Version 2.0 is out.", "See e.g. the notes."]),
         ("No end punctuation", ["No end punctuation"]),
     ],
@@ -129,7 +157,7 @@ def test_sentences_cover_text(text: str) -> None:
     spans = split_sentences(text)
     joined = "".join(text[s:e] for s, e in spans)
     assert [c for c in joined if not c.isspace()] == [c for c in text if not c.isspace()]
-    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))
+    assert all(a[1] <= b[0] for a, b in pairwise(spans))
 
 
 def test_headings_become_paths_and_never_cross() -> None:
@@ -162,7 +190,7 @@ def test_long_sentence_is_split_not_truncated() -> None:
     words = " ".join(f"word{i}" for i in range(2000))
     doc = LoadedDocument("a.txt", "a", (Block("text", words),), "h")
     chunker = ChunkerSettings(target_tokens=100, overlap_tokens=10, max_tokens=128)
-    ndoc, chunks = chunk_document(doc, chunker, approx_token_count)
+    _, chunks = chunk_document(doc, chunker, approx_token_count)
     assert len(chunks) > 10
     assert all(approx_token_count(c.text) <= 128 for c in chunks)
     rebuilt = " ".join(c.text for c in chunks).split()
@@ -176,7 +204,7 @@ def test_overlap_repeats_trailing_sentences() -> None:
         doc, ChunkerSettings(target_tokens=40, overlap_tokens=12), approx_token_count
     )
     assert len(chunks) > 3
-    for a, b in zip(chunks, chunks[1:], strict=False):
+    for a, b in pairwise(chunks):
         assert b.start < a.end  # overlap
         assert b.start > a.start  # progress
 

@@ -26,7 +26,14 @@ def folders(docs_dir: Path, tmp_path: Path) -> list[str]:
     return ["--source-docs", str(docs_dir), "--index-dir", str(tmp_path / "ix")]
 
 
-PASSAGE_KEYS = {"text": str, "source": str, "heading": list, "score": float, "start": int, "end": int}
+PASSAGE_KEYS = {
+    "text": str,
+    "source": str,
+    "heading": list,
+    "score": float,
+    "start": int,
+    "end": int,
+}
 
 
 def _check_contract(obj: dict) -> None:
@@ -45,7 +52,9 @@ def _check_contract(obj: dict) -> None:
 
 
 def test_json_contract(folders: list[str], capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["ask", "--json", *folders, "Does Russia border North Korea?", "How do I bake bread?"])
+    code = main(
+        ["ask", "--json", *folders, "Does Russia border North Korea?", "How do I bake bread?"]
+    )
     assert code == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2
@@ -108,8 +117,11 @@ def test_env_selects_folders(
     [
         (["ask", "   "], 2, "the question is empty"),
         (["ask", "x" * 5000], 2, "too long"),
-        (["ask", "--source-docs", "/nonexistent/docs", "--index-dir", "/tmp/askdocs-none", "hi"],
-         1, "/nonexistent/docs"),
+        (
+            ["ask", "--source-docs", "/nonexistent/docs", "--index-dir", "/tmp/askdocs-none", "hi"],
+            1,
+            "/nonexistent/docs",
+        ),
     ],
 )
 def test_errors_exit_codes(
@@ -132,9 +144,18 @@ def test_console_script_error_is_one_line(tmp_path: Path) -> None:
     """The installed entry point: no traceback, exit status 1, one line on stderr."""
     askdocs = Path(sys.executable).with_name("askdocs")
     result = subprocess.run(
-        [str(askdocs), "index", "--source-docs", str(tmp_path / "missing"),
-         "--index-dir", str(tmp_path / "ix")],
-        capture_output=True, text=True, timeout=120, check=False,
+        [
+            str(askdocs),
+            "index",
+            "--source-docs",
+            str(tmp_path / "missing"),
+            "--index-dir",
+            str(tmp_path / "ix"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 1
     lines = [line for line in result.stderr.splitlines() if line.strip()]

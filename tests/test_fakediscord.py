@@ -106,6 +106,11 @@ class TinyBot(commands.Bot):
             data = await original.attachments[0].read()  # from the fake CDN
             await interaction.followup.send(f"read {len(data)} bytes", ephemeral=True)
 
+        @tree.command(name="ingest", description="Upload a document")
+        async def ingest(interaction: discord.Interaction, document: discord.Attachment) -> None:
+            data = await document.read()
+            await interaction.response.send_message(f"{document.filename}: {len(data)} bytes")
+
         @tree.command(name="temp", description="Say something, then delete it")
         async def temp(interaction: discord.Interaction) -> None:
             await interaction.response.send_message("temporary")
@@ -307,10 +312,16 @@ async def test_multipart_followup_original_and_delete(fake: FakeDiscord) -> None
     kinds = [e.kind for e in fake.interaction_log(iid)]
     assert kinds == ["created", "callback", "followup", "get_original", "followup"]
 
+    document = ("guide.md", b"# Guide", "text/markdown")
+    iid = await fake.slash_command("ingest", {"document": document})
+    ingested = await fake.wait_interaction_final(iid, timeout=TIMEOUT)
+    assert ingested["content"] == "guide.md: 7 bytes"
+    assert fake.interactions[iid].payload["data"]["options"][0]["type"] == 11
+
     iid = await fake.slash_command("temp")
     await fake.wait_for(lambda: True if any(
         e.kind == "delete_original" for e in fake.interaction_log(iid)) else None, "delete")
-    assert fake.bot_messages() == [final]  # "temporary" is gone
+    assert fake.bot_messages() == [final, ingested]  # "temporary" is gone
 
 
 async def test_slow_ack_hits_the_3s_rule_and_error_logs_fail_fast(fake: FakeDiscord) -> None:

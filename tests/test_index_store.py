@@ -82,7 +82,7 @@ def test_no_documents_is_an_error(tmp_path: Path, embedder: Embedder) -> None:
     (tmp_path / "docs").mkdir()
     with pytest.raises(SourceDocsError):
         _build(tmp_path / "docs", tmp_path / "ix", embedder)
-    with pytest.raises(SourceDocsError, match="not found|does not exist|missing"):
+    with pytest.raises(SourceDocsError, match=r"not found|does not exist|missing"):
         _build(tmp_path / "nope", tmp_path / "ix", embedder)
 
 
@@ -156,7 +156,9 @@ def test_corrupt_index_is_detected(
         read_index(ix)
 
 
-def test_engine_rebuilds_a_corrupt_index(docs_dir: Path, tmp_path: Path, embedder: Embedder) -> None:
+def test_engine_rebuilds_a_corrupt_index(
+    docs_dir: Path, tmp_path: Path, embedder: Embedder
+) -> None:
     ix = tmp_path / "ix"
     _build(docs_dir, ix, embedder)
     (current_version(ix) / "chunks.jsonl").write_text("garbage\n")

@@ -141,12 +141,18 @@ class UserActions:
         .../commands), else ``option_types``, else are inferred (str 3, int 4, bool 5,
         float 10, FakeUser 6, FakeChannel 7, FakeRole 8). ``subcommand`` is "sub" or
         "group sub". ``guild_command`` None = as registered (global if unsynced).
-        ``permissions`` overrides the member's computed permission bits.
+        ``permissions`` overrides the member's computed permission bits. An attachment
+        option is given as ``(filename, bytes, content_type)`` and served by the fake CDN.
         """
-        data = build_command_data(self.world, name, options or {}, option_types=option_types,
+        target = self._channel(channel)
+        options = {
+            k: self.store_attachment(target, *v) if isinstance(v, tuple) else v
+            for k, v in (options or {}).items()
+        }
+        data = build_command_data(self.world, name, options, option_types=option_types,
                                   subcommand=subcommand, guild_command=guild_command)
         rec = await self._interact(APPLICATION_COMMAND, data, user=user,
-                                   channel=self._channel(channel), permissions=permissions,
+                                   channel=target, permissions=permissions,
                                    locale=locale, command_name=name)
         return rec.id
 

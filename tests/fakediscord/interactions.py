@@ -73,6 +73,8 @@ def infer_option_type(value: Any) -> int:
         return CHANNEL
     if isinstance(value, FakeRole):
         return ROLE
+    if isinstance(value, dict) and "filename" in value:
+        return ATTACHMENT  # an attachment object (see UserActions.slash_command)
     return STRING
 
 
@@ -139,7 +141,10 @@ def _option(
     if isinstance(value, FakeUser | FakeChannel | FakeRole):
         value = value.id
     option: dict[str, Any] = {"name": name, "type": opt_type}
-    if opt_type in (USER, CHANNEL, ROLE, MENTIONABLE, ATTACHMENT):
+    if isinstance(value, dict) and "filename" in value:
+        resolved.setdefault("attachments", {})[value["id"]] = value
+        option["value"] = value["id"]
+    elif opt_type in (USER, CHANNEL, ROLE, MENTIONABLE, ATTACHMENT):
         sid = int(value)
         option["value"] = str(sid)
         user, channel, role = world.user(sid), world.channel(sid), world.role(sid)

@@ -29,7 +29,8 @@ Relaxations (the only ones):
    Discord accepts snowflakes sent as JSON integers and discord.py relies on that (e.g.
    ``message_reference.message_id``, ``allowed_mentions.users`` and ``applied_tags`` are sent
    as ints). We validate ``SnowflakeType`` as ``anyOf: [<the spec's string schema>,
-   {"type": "integer", "minimum": 0}]``.
+   {"type": "integer", "minimum": 0}]``. (No ``oneOf`` in the spec pairs ``SnowflakeType``
+   with an integer/untyped branch, so this cannot make a ``oneOf`` ambiguous.)
 2. ``format`` is an annotation, not an assertion (the Draft 2020-12 / OpenAPI 3.1 default);
    Discord's own formats (``snowflake``, ``int64``...) are not JSON Schema formats anyway.
 3. Undocumented query parameters that discord.py sends and Discord accepts are allowed, per
@@ -40,7 +41,6 @@ Relaxations (the only ones):
 
 from __future__ import annotations
 
-import copy
 import functools
 import json
 from collections.abc import Mapping
@@ -104,7 +104,6 @@ def _pointer(*parts: str) -> str:
 def _load_spec(path: str) -> dict[str, Any]:
     with open(path, encoding="utf-8") as fh:
         spec: dict[str, Any] = json.load(fh)
-    spec = copy.deepcopy(spec)
     schemas = spec["components"]["schemas"]
     # Relaxation 1 (see module docstring): integer snowflakes are accepted by Discord.
     schemas["SnowflakeType"] = {

@@ -159,13 +159,20 @@ class RestFrontend:
         rec.violations = list(result.problems)
         fake.violations.extend(result.problems)
 
-        if result.status == 400:  # Discord rejects what its schema rejects
+        found = self.router.match(request.method, path)
+        if found is not None and found[0].auth and auth != f"Bot {fake.token}":
+            status, payload = 401, {"message": "401: Unauthorized", "code": 0}
+        elif result.status == 400:  # Discord rejects what its schema rejects
             status, payload = 400, {"message": "Invalid Form Body", "code": 50035, "errors": {
                 "_errors": [{"code": 50035, "message": p} for p in result.problems]}}
         elif result.status == 405:
             status, payload = 405, {"message": "405: Method Not Allowed", "code": 0}
+        elif found is None:
+            status, payload = 404, {"message": "Unknown route", "code": 0}
         else:
-            status, payload = await self._dispatch(request.method, path, query, body, files, auth)
+            route, params = found
+            status, payload = await self._call(
+                route.handler, ApiRequest(request.method, path, params, query, body, files))
         rec.status, rec.response = status, payload
         if status == 404 and payload == {"message": "Unknown route", "code": 0} \
                 and rec.template is not None:
@@ -179,22 +186,14 @@ class RestFrontend:
         fake.notify()
         return json_response(status, payload)
 
-    async def _dispatch(
-        self, method: str, path: str, query: dict[str, str], body: Any,
-        files: list[UploadedFile], auth: str | None,
-    ) -> tuple[int, Any]:
-        found = self.router.match(method, path)
-        if found is None:
-            return 404, {"message": "Unknown route", "code": 0}
-        route, params = found
-        if route.auth and auth != f"Bot {self.fake.token}":
-            return 401, {"message": "401: Unauthorized", "code": 0}
+    async def _call(self, handler: Handler, req: ApiRequest) -> tuple[int, Any]:
         try:
-            return await route.handler(ApiRequest(method, path, params, query, body, files))
+            return await handler(req)
         except ApiError as exc:
             return exc.status, error_body(exc)
         except Exception:  # a bug in the fake: make it loud but keep discord.py from retrying
-            self.fake.violations.append(f"FAKE BUG in {method} {path}:\n{traceback.format_exc()}")
+            self.fake.violations.append(
+                f"FAKE BUG in {req.method} {req.path}:\n{traceback.format_exc()}")
             return 400, {"message": "fakediscord internal error (see fake.violations)", "code": 0}
 
     async def _read_body(

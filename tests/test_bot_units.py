@@ -1,0 +1,365 @@
+"""Unit tests of the bot's plain logic: limits, embeds, cooldown, permissions, feedback,
+the micro-batcher and message parsing. No Discord connection involved."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import threading
+import time
+from collections.abc import Sequence
+
+import discord
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot import limits
+from bot.answers import (
+    CLOSEST_FIELD,
+    SOURCE_FIELD,
+    answer_embed,
+    cite,
+    confidence_label,
+    escape,
+    parse_answer_embed,
+    quote_passage,
+    unescape,
+)
+from bot.batching import MicroBatcher
+from bot.cooldown import Cooldown
+from bot.feedback import NO_SOURCE, FeedbackStore, format_summary, hash_user
+from bot.permissions import may_reindex
+from bot.questions import mentions_user, short, strip_mentions
+from bot.reports import reindex_embed, retry_message, sources_embed
+from bot.settings import Settings
+from index.errors import IndexNotFoundError, QuestionError
+from index.models import Answer, BuildReport, DocumentInfo, Passage, SkippedFile
+
+TEXT = st.text(
+    alphabet=st.sampled_from(list("abc xyz.!?\n\t*_`~|>#-@ÄéΩ🙂")) | st.characters(),
+    max_size=3000,
+)
+
+
+def embed_json_size(embed: discord.Embed) -> int:
+    data = embed.to_dict()
+    total = len(data.get("title", "")) + len(data.get("description", ""))
+    total += len(data.get("footer", {}).get("text", ""))
+    total += len(data.get("author", {}).get("name", ""))
+    return total + sum(len(f["name"]) + len(f["value"]) for f in data.get("fields", []))
+
+
+def assert_embed_within_limits(embed: discord.Embed) -> None:
+    data = embed.to_dict()
+    assert len(data.get("title", "")) <= limits.EMBED_TITLE
+    assert len(data.get("description", "")) <= limits.EMBED_DESCRIPTION
+    assert len(data.get("footer", {}).get("text", "")) <= limits.FOOTER
+    fields = data.get("fields", [])
+    assert len(fields) <= limits.EMBED_FIELDS
+    for field in fields:
+        assert 0 < len(field["name"]) <= limits.FIELD_NAME
+        assert 0 < len(field["value"]) <= limits.FIELD_VALUE
+    assert embed_json_size(embed) <= limits.EMBED_TOTAL
+
+
+# -- limits ---------------------------------------------------------------------------------------
+@given(text=TEXT, limit=st.integers(min_value=1, max_value=2500))
+@settings(max_examples=400, deadline=None)
+def test_truncate_fits_and_cuts_at_a_boundary(text: str, limit: int) -> None:
+    out = limits.truncate(text, limit)
+    assert len(out) <= limit
+    if len(text) <= limit:
+        assert out == text
+        return
+    assert out.endswith(limits.ELLIPSIS)
+    prefix = out[: -len(limits.ELLIPSIS)]
+    assert text.startswith(prefix)
+    room = limit - 1
+    # a boundary: the original continues with whitespace right after the kept prefix, or the
+    # window held no usable boundary at all (one very long word is cut)
+    window = text[:room]
+    on_boundary = prefix == "" or text[len(prefix)].isspace()
+    no_boundary = not any(ch.isspace() for ch in window.strip())
+    assert on_boundary or no_boundary or len(prefix) == room
+
+
+def test_truncate_prefers_the_sentence_end() -> None:
+    text = "First sentence here. Second sentence is much longer than the first one."
+    assert limits.truncate(text, 40) == "First sentence here.…"
+    assert limits.truncate("word " * 10, 12) == "word word…"
+    assert limits.truncate("x" * 50, 10) == "x" * 9 + "…"
+    assert limits.truncate("short", 5) == "short"
+
+
+@given(
+    title=TEXT,
+    description=st.text(max_size=9000),
+    fields=st.lists(st.tuples(TEXT, st.text(max_size=3000)), max_size=30),
+    footer=TEXT,
+)
+@settings(max_examples=150, deadline=None)
+def test_fit_embed_any_input_is_within_limits(
+    title: str, description: str, fields: list[tuple[str, str]], footer: str
+) -> None:
+    embed = discord.Embed(title=title, description=description)
+    for name, value in fields:
+        embed.add_field(name=name, value=value)
+    embed.set_footer(text=footer)
+    assert_embed_within_limits(limits.fit_embed(embed))
+
+
+@given(text=st.text(max_size=20000))
+@settings(max_examples=100, deadline=None)
+def test_fit_content(text: str) -> None:
+    assert len(limits.fit_content(text)) <= limits.CONTENT
+
+
+# -- answer embeds --------------------------------------------------------------------------------
+def passage(text: str, highlights=(), source="kim-jong-un-putin-meeting.txt", heading=None):
+    heading = heading or ("Kim Jong Un Meets Vladimir Putin", "Background")
+    return Passage(source, heading, text, 0.8, 0, len(text), tuple(highlights))
+
+
+def test_answer_embed_highlights_cites_and_rates() -> None:
+    text = "Kim met Trump twice. The Hanoi Summit broke down in February 2019. Later talks."
+    hl = (21, 66)
+    best = passage(text, [hl])
+    other = passage("Russia shares a border with North Korea.", heading=("T", "Russia"))
+    answer = Answer("When did *Hanoi* fail? @everyone", False, 0.93, text[21:66], (best, other))
+    embed = answer_embed(answer)
+    assert "**The Hanoi Summit broke down in February 2019.**" in embed.description
+    assert embed.description.startswith("> ")
+    fields = {f.name: f.value for f in embed.fields}
+    assert fields[SOURCE_FIELD] == "kim-jong-un-putin-meeting.txt › Background"
+    assert fields["Confidence"].startswith("🟢 High confidence (0.93)")
+    assert embed.colour == discord.Colour(0x2ECC71)
+    assert any(name.startswith("Also relevant") and "Russia" in name for name in fields)
+    assert "\\*Hanoi\\*" in embed.title and "@\u200beveryone" in embed.title
+    assert parse_answer_embed(embed) == (
+        "When did *Hanoi* fail? @everyone",
+        "kim-jong-un-putin-meeting.txt › Background",
+    )
+    assert_embed_within_limits(embed)
+
+
+def test_abstention_embed_says_not_covered_and_marks_closest_topics() -> None:
+    answer = Answer("How do I bake bread?", True, 0.04, "", (passage("Some text."),))
+    embed = answer_embed(answer)
+    assert "don't cover" in embed.description and "rephras" in embed.description
+    assert any(f.name.startswith(CLOSEST_FIELD) for f in embed.fields)
+    assert "not an answer" in CLOSEST_FIELD
+    assert parse_answer_embed(embed) == ("How do I bake bread?", NO_SOURCE)
+
+
+def test_huge_passage_and_question_fit_the_limits() -> None:
+    sentence = "This is a very long paragraph sentence about the summit and its aftermath. "
+    text = sentence * 300  # ~22,000 chars
+    start = len(sentence) * 200
+    hl = (start, start + len(sentence) - 1)
+    best = passage(text, [hl], heading=("T", "H" * 400))
+    supports = tuple(passage(text, heading=("T", f"S{i}" * 300)) for i in range(3))
+    answer = Answer("why? " * 900, False, 0.55, text[hl[0] : hl[1]], (best, *supports))
+    embed = answer_embed(answer)
+    assert_embed_within_limits(embed)
+    assert "**This is a very long paragraph sentence" in embed.description
+    assert embed.description.startswith("> …")
+    assert embed.description.endswith("…")
+
+
+@given(text=st.text(max_size=6000), data=st.data())
+@settings(max_examples=100, deadline=None)
+def test_quote_passage_within_limit(text: str, data: st.DataObject) -> None:
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(text)), max_size=4)))
+    highlights = tuple(zip(cuts[::2], cuts[1::2], strict=False))
+    limit = data.draw(st.integers(20, 4096))
+    assert len(quote_passage(text, highlights, limit)) <= limit
+
+
+@given(text=st.text(max_size=300))
+def test_escape_round_trips(text: str) -> None:
+    if "\\" in text or "http" in text or "[" in text:
+        return  # escape_markdown leaves links and URLs as they are
+    assert unescape(escape(text)) == text
+
+
+def test_cite_and_confidence_labels() -> None:
+    assert (
+        cite(passage("x", heading=("Title", "A", "B"))) == "kim-jong-un-putin-meeting.txt › A › B"
+    )
+    assert cite(passage("x", heading=("Title",)), {"kim-jong-un-putin-meeting.txt": "Title"}) == (
+        "kim-jong-un-putin-meeting.txt"
+    )
+    assert confidence_label(0.6)[0] == "🟡 Medium confidence (0.60)"
+    assert confidence_label(0.2)[0] == "🟠 Low confidence (0.20)"
+
+
+# -- reports --------------------------------------------------------------------------------------
+def test_reindex_report_lists_changes_and_reasons() -> None:
+    report = BuildReport(
+        added=("new.md",),
+        changed=("a.txt",),
+        removed=("old.txt",),
+        skipped=(SkippedFile("bad.pdf", "no text layer"),),
+        chunks=42,
+        embedded_chunks=5,
+        seconds=1.25,
+    )
+    embed = reindex_embed(report)
+    text = embed.description + "".join(f.name + f.value for f in embed.fields)
+    for piece in (
+        "1** added",
+        "1** changed",
+        "1** removed",
+        "1** skipped",
+        "42 chunks",
+        "1.2 s",
+        "new.md",
+        "old.txt",
+        "bad.pdf` — no text layer",
+    ):
+        assert piece in text
+    assert_embed_within_limits(embed)
+
+
+def test_sources_embed_truncates_with_and_n_more() -> None:
+    docs = [
+        DocumentInfo(f"doc-{i:04}-{'x' * 60}.txt", "T", i, "h", "2024-05-01T10:00:00+00:00")
+        for i in range(500)
+    ]
+    embed = sources_embed(docs)
+    assert_embed_within_limits(embed)
+    assert "more" in embed.description.splitlines()[-1]
+    assert "<t:" in embed.description  # a Discord timestamp
+    assert "500 indexed documents" in embed.title
+
+
+def test_retry_message_rounds_up() -> None:
+    assert "try again in 3 s" in retry_message(2.1)
+
+
+# -- questions from messages ----------------------------------------------------------------------
+def test_strip_mentions() -> None:
+    assert strip_mentions("<@123> when was   the summit?", 123) == "when was the summit?"
+    assert strip_mentions("hey <@!123> what? <@123>", 123) == "hey what?"
+    assert strip_mentions("<@123>", 123) == ""
+    assert strip_mentions("<@999> hi", 123) == "<@999> hi"
+    assert mentions_user("yo <@!123>", 123) and not mentions_user("yo <@1234>", 123)
+    assert short("a " * 100).endswith("…")
+
+
+# -- cooldown -------------------------------------------------------------------------------------
+def test_cooldown_sliding_window() -> None:
+    now = [1000.0]
+    cd = Cooldown(2, 30.0, clock=lambda: now[0])
+    assert cd.hit(1) == 0.0
+    now[0] += 10
+    assert cd.hit(1) == 0.0
+    assert cd.hit(1) == pytest.approx(20.0)  # first hit expires 30 s after it happened
+    assert cd.hit(2) == 0.0  # other users are independent
+    now[0] += 20
+    assert cd.hit(1) == 0.0
+    assert cd.hit(1) == pytest.approx(10.0)
+
+
+def test_cooldown_forgets_idle_users() -> None:
+    now = [0.0]
+    cd = Cooldown(1, 5.0, clock=lambda: now[0])
+    for user in range(5000):
+        cd.hit(user)
+        now[0] += 0.01
+    assert len(cd) < 1500
+
+
+# -- permissions ----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("user_id", "roles", "manage", "users", "role_ids", "expected"),
+    [
+        (1, [], True, [], [], True),  # Manage Server
+        (1, [], False, [], [], False),  # nobody special
+        (1, [], False, [1], [], True),  # user allowlist
+        (2, [], False, [1], [], False),
+        (1, [7, 8], False, [], [8], True),  # role allowlist
+        (1, [7], False, [], [8], False),
+    ],
+)
+def test_may_reindex(user_id, roles, manage, users, role_ids, expected) -> None:
+    s = Settings(_env_file=None, admin_user_ids=users, admin_role_ids=role_ids)
+    assert may_reindex(user_id, roles, manage, s) is expected
+
+
+# -- feedback -------------------------------------------------------------------------------------
+def test_feedback_store_votes_summary_and_csv(tmp_path) -> None:
+    store = FeedbackStore(tmp_path / "sub" / "feedback.sqlite3")
+    store.record(10, "q1", "a.txt › X", 111, 1)
+    store.record(10, "q1", "a.txt › X", 222, 1)
+    store.record(10, "q1", "a.txt › X", 222, -1)  # changed vote
+    store.record(11, "bread?", NO_SOURCE, 111, -1)
+    summary = store.summary()
+    assert (summary.up, summary.down) == (1, 2)
+    by_source = {s.source: (s.up, s.down) for s in summary.per_source}
+    assert by_source == {"a.txt › X": (1, 1), NO_SOURCE: (0, 1)}
+    assert [d.question for d in summary.recent_downvotes][:2] == ["bread?", "q1"] or {
+        d.question for d in summary.recent_downvotes
+    } == {"bread?", "q1"}
+    out = io.StringIO()
+    assert store.export_csv(out) == 3
+    assert "111" not in out.getvalue() and hash_user(111) in out.getvalue()
+    text = format_summary(summary)
+    assert "3 votes" in text and "bread?" in text
+    with pytest.raises(ValueError):
+        store.record(1, "q", "s", 1, 0)
+    store.close()
+    assert format_summary(FeedbackStore(tmp_path / "empty.db").summary()).startswith("No feedback")
+
+
+def test_feedback_store_is_thread_safe(tmp_path) -> None:
+    store = FeedbackStore(tmp_path / "f.db")
+    threads = [
+        threading.Thread(target=lambda i=i: [store.record(i, "q", "s", u, 1) for u in range(20)])
+        for i in range(8)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert store.summary().up == 160
+
+
+# -- micro-batcher --------------------------------------------------------------------------------
+class FakeEngine:
+    def __init__(self, fail: Exception | None = None, limit: int | None = None) -> None:
+        self.calls: list[list[str]] = []
+        self.fail = fail
+        self.limit = limit
+
+    def answer_many(self, questions: Sequence[str], top_k: int | None = None) -> list[Answer]:
+        self.calls.append(list(questions))
+        if self.fail:
+            raise self.fail
+        if self.limit and any(len(q) > self.limit for q in questions):
+            raise QuestionError("too long for the engine")
+        time.sleep(0.01)
+        return [Answer(q, False, 0.9, q, ()) for q in questions]
+
+
+async def test_batcher_groups_concurrent_questions_and_isolates_bad_ones() -> None:
+    engine = FakeEngine()
+    batcher = MicroBatcher(engine, max_question_chars=50, max_batch=32, max_wait=0.02)
+    questions = [f"question {i}" for i in range(40)] + ["", "x" * 51]
+    results = await asyncio.gather(*(batcher.answer(q) for q in questions), return_exceptions=True)
+    assert [r.question for r in results[:40]] == questions[:40]
+    assert all(isinstance(r, QuestionError) for r in results[40:])
+    assert len(engine.calls) == 2 and len(engine.calls[0]) == 32
+
+
+async def test_batcher_spreads_engine_errors_and_falls_back_per_question() -> None:
+    batcher = MicroBatcher(FakeEngine(fail=IndexNotFoundError("no index")), max_question_chars=99)
+    with pytest.raises(IndexNotFoundError):
+        await batcher.answer("hello")
+    strict = MicroBatcher(FakeEngine(limit=5), max_question_chars=99, max_wait=0.01)
+    ok, bad = await asyncio.gather(
+        strict.answer("short"), strict.answer("much longer"), return_exceptions=True
+    )
+    assert ok.question == "short" and isinstance(bad, QuestionError)
+    await strict.close()
