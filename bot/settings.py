@@ -15,7 +15,11 @@ class Settings(BaseSettings):
     """Every setting askdocs reads. Built once in ``main()`` and passed down."""
 
     model_config = SettingsConfigDict(
-        env_prefix="ASKDOCS_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="ASKDOCS_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,
+        extra="ignore",
     )
 
     # documents and index
