@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 EXTENSIONS = ("bot.cogs.ask", "bot.cogs.admin", "bot.cogs.info")
+NOTICE_SECONDS = 10.0  # cooldown notices under mentions delete themselves after this
 
 
 class AskdocsBot(commands.Bot):
@@ -56,6 +57,7 @@ class AskdocsBot(commands.Bot):
         self._engine = engine
         self.feedback = feedback or FeedbackStore(settings.feedback_path)
         self.cooldown = cooldown or Cooldown(settings.cooldown_questions, settings.cooldown_seconds)
+        self.notice_seconds = NOTICE_SECONDS
         self.batcher: MicroBatcher | None = None
         self._titles: tuple[tuple[DocumentInfo, ...], dict[str, str]] | None = None
 

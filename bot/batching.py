@@ -1,8 +1,11 @@
 """An async micro-batcher: many concurrent questions become one ``answer_many`` call.
 
 Questions arriving within ``max_wait`` seconds of the first one (or until ``max_batch`` are
-waiting) are embedded together in one worker thread. Each question is validated first, so a
-bad question fails alone and never takes its batch down.
+waiting) are embedded together in one worker thread. At most ``max_in_flight`` batches run at
+once; questions arriving meanwhile wait and form the next (bigger, cheaper per question) batch
+as soon as one finishes, and the event loop is not starved of the GIL by many engine threads.
+Each question is validated first, so a bad question fails alone and never takes its batch
+down.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import logging
 from collections.abc import Sequence
 from typing import Protocol
 
-from index.errors import AskdocsError, QuestionError
+from index.errors import QuestionError
 from index.models import Answer
 from index.retriever import check_question
 
@@ -32,12 +35,15 @@ class MicroBatcher:
         top_k: int | None = None,
         max_batch: int = 32,
         max_wait: float = 0.005,
+        max_in_flight: int = 1,
     ) -> None:
         self.engine = engine
         self.max_question_chars = max_question_chars
         self.top_k = top_k
         self.max_batch = max_batch
         self.max_wait = max_wait
+        self.max_in_flight = max_in_flight
+        self._in_flight = 0
         self._pending: list[tuple[str, asyncio.Future[Answer]]] = []
         self._timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -51,7 +57,7 @@ class MicroBatcher:
         self._pending.append((cleaned, future))
         if len(self._pending) >= self.max_batch:
             self._flush()
-        elif self._timer is None:
+        elif self._timer is None and self._in_flight < self.max_in_flight:
             self._timer = loop.call_later(self.max_wait, self._flush)
         return await future
 
@@ -59,12 +65,19 @@ class MicroBatcher:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        batch, self._pending = self._pending, []
-        if not batch:
-            return
+        if not self._pending or self._in_flight >= self.max_in_flight:
+            return  # a running batch flushes the waiting questions when it finishes
+        batch = self._pending[: self.max_batch]
+        del self._pending[: self.max_batch]
+        self._in_flight += 1
         task = asyncio.create_task(self._run(batch), name="askdocs-batch")
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._batch_done)
+
+    def _batch_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._in_flight -= 1
+        self._flush()
 
     async def _run(self, batch: list[tuple[str, asyncio.Future[Answer]]]) -> None:
         self.batches += 1
@@ -75,11 +88,7 @@ class MicroBatcher:
             # the engine's own limit is stricter than ours: answer one by one
             await self._run_singly(batch)
             return
-        except AskdocsError as exc:
-            for _, future in batch:
-                _settle(future, exc=exc)
-            return
-        except Exception as exc:  # unexpected: hand it to every waiter, who logs it once
+        except Exception as exc:  # AskdocsError or unexpected: every waiter gets it
             for _, future in batch:
                 _settle(future, exc=exc)
             return
@@ -96,10 +105,10 @@ class MicroBatcher:
                 _settle(future, answer=answers[0])
 
     async def close(self) -> None:
-        """Wait for the batches in flight (pending questions are flushed first)."""
+        """Wait until every pending question has been answered."""
         self._flush()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
 
 def _settle(

@@ -1,25 +1,51 @@
 """End-to-end: the real AskdocsBot (discord.py) against the wire-level FakeDiscord, with the
-real engine over a copy of source_docs/. Every wait is bounded."""
+real engine over a private copy of source_docs/. Every wait is bounded; the fake_discord
+fixture fails a test on any Discord API violation or ERROR log from discord*/bot*/index*."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import signal
+import threading
+import time
+from pathlib import Path
 from typing import Any
 
+import bot_fixtures
 import pytest
-from bot_fixtures import BotFactory, built_index, engine, start_bot  # noqa: F401
-from fakediscord import FakeDiscord, MessageFlag
+from fakediscord import FakeDiscord, Intent, MessageFlag
 from fakediscord import fixtures as fd_fixtures
 
+import index.engine as engine_module
 from bot.answers import CLOSEST_FIELD, SOURCE_FIELD
-from bot.feedback import FeedbackStore
+from bot.app import run_bot, sync_commands
+from bot.errors import BotConfigError, BotLoginError
+from bot.feedback import NO_SOURCE, FeedbackStore
+from bot.settings import Settings
 from bot.views import DOWN_ID, UP_ID
+from index.engine import Engine
 
 fake_discord = fd_fixtures.fake_discord
+built_index = bot_fixtures.built_index
+engine = bot_fixtures.engine
+start_bot = bot_fixtures.start_bot
+BotFactory = bot_fixtures.BotFactory
 
 TIMEOUT = 10.0
 DOC = "kim-jong-un-putin-meeting.txt"
 QUESTION = "When did the Hanoi summit break down?"
+HANOI = "Their second meeting, the Hanoi Summit, broke down in February 2019"
+NEW_DOC = "zorblax-festival.md"
+NEW_DOC_TEXT = (
+    "# The Zorblax Festival\n\n## Dates\n\n"
+    "The Zorblax festival is held every year in March in the mountain town of Quillby. "
+    "Visitors bring lanterns made of blue paper and float them on Lake Quillby at midnight.\n"
+)
+NEW_QUESTION = "When is the Zorblax festival held?"
+POST_MESSAGE = "/channels/{channel_id}/messages"
+EDIT_ORIGINAL = "/webhooks/{webhook_id}/{webhook_token}/messages/@original"
+CALLBACK = "/interactions/{interaction_id}/{interaction_token}/callback"
 
 
 def embed_of(message: dict[str, Any]) -> dict[str, Any]:
@@ -31,6 +57,16 @@ def field(embed: dict[str, Any], name: str) -> str:
     return next(f["value"] for f in embed["fields"] if f["name"] == name)
 
 
+def identify_intents(fake: FakeDiscord) -> int:
+    return next(p for p in fake.gateway.received if p["op"] == 2)["d"]["intents"]
+
+
+async def ask(fake: FakeDiscord, question: str, **kwargs: Any) -> dict[str, Any]:
+    iid = await fake.slash_command("ask", {"question": question}, **kwargs)
+    return await fake.wait_interaction_final(iid, timeout=TIMEOUT)
+
+
+# -- /ask -----------------------------------------------------------------------------------------
 async def test_ask_defers_then_answers_with_citation(
     fake_discord: FakeDiscord, start_bot: BotFactory
 ) -> None:
@@ -41,10 +77,318 @@ async def test_ask_defers_then_answers_with_citation(
     assert log[1].kind == "callback" and log[1].payload["type"] == 5  # deferred first
     assert log[1].time - log[0].time < 1.0
     embed = embed_of(final)
-    assert field(embed, SOURCE_FIELD).startswith(DOC)
-    assert "**Their second meeting, the Hanoi Summit, broke down in February 2019" in (
-        embed["description"])
+    assert field(embed, SOURCE_FIELD) == f"{DOC} › Background"
+    assert f"**{HANOI}" in embed["description"]
     assert "confidence" in field(embed, "Confidence")
     assert not final["flags"] & MessageFlag.EPHEMERAL
     buttons = [c["custom_id"] for c in final["components"][0]["components"]]
     assert buttons == [UP_ID, DOWN_ID]
+    assert len(fake_discord.bot_messages(fake_discord.channel_id)) == 1
+
+
+async def test_abstains_on_questions_the_documents_do_not_cover(
+    fake_discord: FakeDiscord, start_bot: BotFactory
+) -> None:
+    await start_bot()
+    embed = embed_of(await ask(fake_discord, "How do I bake bread?"))
+    assert "don't cover" in embed["description"] and "rephras" in embed["description"]
+    closest = [f for f in embed["fields"] if f["name"].startswith(CLOSEST_FIELD)]
+    assert closest and all("not an answer" in f["name"] for f in closest)
+    assert not any(f["name"] == SOURCE_FIELD for f in embed["fields"])
+
+
+async def test_bad_questions_get_a_private_clear_message(
+    fake_discord: FakeDiscord, start_bot: BotFactory
+) -> None:
+    await start_bot()
+    for question, reason in (("why " * 1000, "too long"), ("   ", "empty")):
+        iid = await fake_discord.slash_command("ask", {"question": question})
+        final = await fake_discord.wait_interaction_final(iid, timeout=TIMEOUT)
+        assert final["flags"] & MessageFlag.EPHEMERAL
+        assert reason in final["content"]
+        assert fake_discord.interaction_log(iid)[1].payload["type"] == 4  # no defer needed
+    assert fake_discord.bot_messages() == []
+
+
+async def test_everyone_and_role_mentions_ping_nobody(
+    fake_discord: FakeDiscord, start_bot: BotFactory
+) -> None:
+    await start_bot()
+    rita, admins = fake_discord.regular_user, fake_discord.admin_role
+    question = f"@everyone @here {admins.mention} {rita.mention} {QUESTION}"
+    final = await ask(fake_discord, question)
+    assert final["mentions"] == [] and final["mention_roles"] == []
+    assert not final["mention_everyone"]
+    assert "@\u200beveryone" in embed_of(final)["title"]
+    edits = fake_discord.requests_for("PATCH", EDIT_ORIGINAL)
+    assert edits and all(r.json["allowed_mentions"] == {"parse": []} for r in edits)
+    mid = await fake_discord.message(f"{fake_discord.bot_user.mention} @everyone {QUESTION}")
+    reply = await fake_discord.wait_message(after=mid, timeout=TIMEOUT)
+    assert reply["mentions"] == [] and not reply["mention_everyone"]
+    sent = fake_discord.requests_for("POST", POST_MESSAGE)
+    assert sent and all(r.json["allowed_mentions"]["parse"] == [] for r in sent)
+
+
+async def test_cooldown_slash_command_is_ephemeral(
+    fake_discord: FakeDiscord, start_bot: BotFactory
+) -> None:
+    await start_bot(cooldown_questions=1, cooldown_seconds=60)
+    embed_of(await ask(fake_discord, QUESTION))
+    limited = await ask(fake_discord, QUESTION)
+    assert limited["flags"] & MessageFlag.EPHEMERAL and "try again in" in limited["content"]
+    other = await ask(fake_discord, QUESTION, user=fake_discord.helper_user)  # others unaffected
+    embed_of(other)
+
+
+async def test_cooldown_notice_for_mentions_deletes_itself(
+    fake_discord: FakeDiscord, start_bot: BotFactory
+) -> None:
+    bot = await start_bot(cooldown_questions=1, cooldown_seconds=60)
+    bot.notice_seconds = 0.2
+    mention = fake_discord.bot_user.mention
+    first = await fake_discord.message(f"{mention} {QUESTION}")
+    embed_of(await fake_discord.wait_message(after=first, timeout=TIMEOUT))
+    second = await fake_discord.message(f"{mention} {QUESTION}")
+    notice = await fake_discord.wait_message(after=second, timeout=TIMEOUT)
+    assert "try again in" in notice["content"]
+    await fake_discord.wait_for(
+        lambda: True if int(notice["id"]) not in fake_discord.world.messages else None,
+        "the cooldown notice to be deleted",
+        timeout=TIMEOUT,
+    )
+
+
+# -- mentions, answer channels, forum posts --------------------------------------------------------
+async def test_mention_is_answered_without_message_content_intent(
+    fake_discord: FakeDiscord, start_bot: BotFactory
+) -> None:
+    await start_bot()
+    assert not identify_intents(fake_discord) & Intent.MESSAGE_CONTENT
+    mention = fake_discord.bot_user.mention
+    ignored = await fake_discord.message("How did Kim travel to Russia?")  # no mention
+    mid = await fake_discord.message(f"{mention} How did Kim travel to Russia?")
+    reply = await fake_discord.wait_message(after=mid, timeout=TIMEOUT)
+    assert reply["message_reference"]["message_id"] == str(mid)
+    embed = embed_of(reply)
+    assert field(embed, SOURCE_FIELD).startswith(DOC)
+    assert "armoured train" in embed["description"]
+    assert "<@" not in embed["title"]  # the mention was stripped from the question
+    assert all(
+        m.get("message_reference", {}).get("message_id") != str(ignored)
+        for m in fake_discord.bot_messages()
+    )
+    only = await fake_discord.message(f"{mention}   ")  # mention only
+    hint = await fake_discord.wait_message(after=only, timeout=TIMEOUT)
+    assert "Ask me a question after the mention" in hint["content"]
+
+
+async def test_answer_channel_and_forum_posts_without_mention(
+    fake_discord: FakeDiscord, start_bot: BotFactory
+) -> None:
+    channel, forum = fake_discord.other_channel, fake_discord.forum_channel
+    await start_bot(answer_channel_ids=[channel.id, forum.id])
+    assert identify_intents(fake_discord) & Intent.MESSAGE_CONTENT
+    mid = await fake_discord.message("How did Kim travel to Russia?", channel=channel)
+    reply = await fake_discord.wait_message(channel_id=channel.id, after=mid, timeout=TIMEOUT)
+    assert field(embed_of(reply), SOURCE_FIELD).startswith(DOC)
+    thread_id = await fake_discord.forum_post("Hanoi?", QUESTION, tags=["question"])
+    answer = await fake_discord.wait_message(channel_id=thread_id, timeout=TIMEOUT)
+    assert f"**{HANOI}" in embed_of(answer)["description"]
+    # elsewhere, messages without a mention are left alone
+    await fake_discord.message(QUESTION, channel=fake_discord.text_channel)
+    await asyncio.sleep(0.3)
+    assert fake_discord.bot_messages(fake_discord.channel_id) == []
+    assert len(fake_discord.bot_messages(thread_id)) == 1  # the starter message, once
+
+
+async def test_answer_in_thread(fake_discord: FakeDiscord, start_bot: BotFactory) -> None:
+    channel = fake_discord.other_channel
+    await start_bot(answer_channel_ids=[channel.id], answer_in_thread=True)
+    mid = await fake_discord.message(QUESTION, channel=channel)
+    answer = await fake_discord.wait_message(channel_id=mid, timeout=TIMEOUT)  # thread id == mid
+    assert f"**{HANOI}" in embed_of(answer)["description"]
+    thread = fake_discord.world.channel(mid)
+    assert thread is not None and thread.parent_id == channel.id
+    assert thread.name == QUESTION
+
+
+# -- /reindex -------------------------------------------------------------------------------------
+async def test_reindex_by_admin_picks_up_a_new_document(
+    fake_discord: FakeDiscord, start_bot: BotFactory, engine: Engine
+) -> None:
+    await start_bot()
+    (engine.config.docs_dir / NEW_DOC).write_text(NEW_DOC_TEXT, encoding="utf-8")
+    iid = await fake_discord.slash_command("reindex", user=fake_discord.admin_user)
+    report = await fake_discord.wait_interaction_final(iid, timeout=TIMEOUT)
+    assert report["flags"] & MessageFlag.EPHEMERAL
+    embed = embed_of(report)
+    assert "**1** added" in embed["description"] and "chunks" in embed["description"]
+    assert NEW_DOC in field(embed, "Added")
+    answer = embed_of(await ask(fake_discord, NEW_QUESTION))
+    assert field(answer, SOURCE_FIELD).startswith(NEW_DOC)
+    sources = await fake_discord.wait_interaction_final(
+        await fake_discord.slash_command("sources"), timeout=TIMEOUT
+    )
+    listing = embed_of(sources)["description"]
+    assert NEW_DOC in listing and DOC in listing and "chunks" in listing
+
+
+async def test_reindex_refused_for_non_admins_and_allowed_by_allowlist(
+    fake_discord: FakeDiscord, start_bot: BotFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    await start_bot(admin_role_ids=[fake_discord.helper_role.id])
+    with caplog.at_level(logging.WARNING, logger="bot"):
+        iid = await fake_discord.slash_command("reindex", user=fake_discord.regular_user)
+        refused = await fake_discord.wait_interaction_final(iid, timeout=TIMEOUT)
+    assert refused["flags"] & MessageFlag.EPHEMERAL and "Manage Server" in refused["content"]
+    assert any(
+        r.levelno == logging.WARNING and "refused /reindex" in r.getMessage()
+        for r in caplog.records
+    )
+    iid = await fake_discord.slash_command("reindex", user=fake_discord.helper_user)
+    report = await fake_discord.wait_interaction_final(iid, timeout=TIMEOUT)
+    assert "up to date" in embed_of(report)["title"]
+
+
+async def test_reindex_twice_at_once_and_questions_during_a_reindex(
+    fake_discord: FakeDiscord,
+    start_bot: BotFactory,
+    engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    release = threading.Event()
+    real_build = engine_module.build_index
+
+    def slow_build(*args: Any, **kwargs: Any) -> Any:
+        release.wait(TIMEOUT)  # hold the build (inside the engine's lock) until released
+        return real_build(*args, **kwargs)
+
+    monkeypatch.setattr(engine_module, "build_index", slow_build)
+    await start_bot()
+    (engine.config.docs_dir / NEW_DOC).write_text(NEW_DOC_TEXT, encoding="utf-8")
+    admin = fake_discord.admin_user
+    first = await fake_discord.slash_command("reindex", user=admin)
+    second = await fake_discord.slash_command("reindex", user=admin)
+    busy = await fake_discord.wait_interaction_final(second, timeout=TIMEOUT)
+    assert busy["flags"] & MessageFlag.EPHEMERAL and "already running" in busy["content"]
+    await fake_discord.wait_for(lambda: True if engine.building else None, "the build to start")
+    asks = [await fake_discord.slash_command("ask", {"question": QUESTION}) for _ in range(6)]
+    answers = [await fake_discord.wait_interaction_final(i, timeout=TIMEOUT) for i in asks]
+    assert engine.building  # all answered while the build was still running
+    assert all(field(embed_of(a), SOURCE_FIELD).startswith(DOC) for a in answers)
+    third = await fake_discord.slash_command("reindex", user=admin)
+    assert "already running" in (await fake_discord.wait_interaction_final(third))["content"]
+    release.set()
+    report = await fake_discord.wait_interaction_final(first, timeout=TIMEOUT)
+    assert NEW_DOC in field(embed_of(report), "Added")
+
+
+async def test_failed_reindex_keeps_the_old_index_serving(
+    fake_discord: FakeDiscord, start_bot: BotFactory, engine: Engine
+) -> None:
+    await start_bot()
+    docs = engine.config.docs_dir
+    docs.rename(docs.with_name("gone"))
+    iid = await fake_discord.slash_command("reindex", user=fake_discord.admin_user)
+    failed = embed_of(await fake_discord.wait_interaction_final(iid, timeout=TIMEOUT))
+    assert "failed" in failed["title"] and "still answering" in failed["title"]
+    assert failed["description"]
+    assert field(embed_of(await ask(fake_discord, QUESTION)), SOURCE_FIELD).startswith(DOC)
+
+
+# -- feedback -------------------------------------------------------------------------------------
+async def test_feedback_buttons_store_and_change_votes_across_a_restart(
+    fake_discord: FakeDiscord, start_bot: BotFactory, tmp_path: Path
+) -> None:
+    first = await start_bot()
+    answer = await ask(fake_discord, QUESTION)
+    message_id = int(answer["id"])
+    rita = fake_discord.regular_user
+    click = await fake_discord.click_button(message_id, UP_ID, user=rita)
+    thanks = await fake_discord.wait_interaction_final(click, timeout=TIMEOUT)
+    assert thanks["content"] == "Thanks — recorded 👍" and thanks["flags"] & MessageFlag.EPHEMERAL
+    await fake_discord.stop_client(first)
+
+    await start_bot()  # a fresh bot: no memory of the answer, only the persistent view
+    click = await fake_discord.click_button(message_id, DOWN_ID, user=rita)
+    changed = await fake_discord.wait_interaction_final(click, timeout=TIMEOUT)
+    assert changed["content"] == "Thanks — recorded 👎"
+    bread = await ask(fake_discord, "How do I bake bread?")
+    click = await fake_discord.click_button(int(bread["id"]), DOWN_ID, user=rita)
+    await fake_discord.wait_interaction_final(click, timeout=TIMEOUT)
+
+    summary = await asyncio.to_thread(FeedbackStore(tmp_path / "feedback.sqlite3").summary)
+    assert (summary.up, summary.down) == (0, 2)
+    assert {s.source for s in summary.per_source} == {f"{DOC} › Background", NO_SOURCE}
+    assert {d.question for d in summary.recent_downvotes} == {QUESTION, "How do I bake bread?"}
+
+
+# -- gateway --------------------------------------------------------------------------------------
+async def test_gateway_resume_mid_session_keeps_answering(
+    fake_discord: FakeDiscord, start_bot: BotFactory
+) -> None:
+    await start_bot()
+    embed_of(await ask(fake_discord, QUESTION))
+    await fake_discord.drop_gateway(4000)
+    missed = await fake_discord.message(f"{fake_discord.bot_user.mention} {QUESTION}")
+    await fake_discord.wait_resumed(timeout=TIMEOUT)
+    replayed = await fake_discord.wait_message(after=missed, timeout=TIMEOUT)
+    assert f"**{HANOI}" in embed_of(replayed)["description"]
+    assert field(embed_of(await ask(fake_discord, QUESTION)), SOURCE_FIELD).startswith(DOC)
+    assert fake_discord.gateway.ready_count == 1  # resumed, never re-identified
+
+
+# -- /help ----------------------------------------------------------------------------------------
+async def test_help(fake_discord: FakeDiscord, start_bot: BotFactory) -> None:
+    await start_bot()
+    final = await fake_discord.wait_interaction_final(
+        await fake_discord.slash_command("help"), timeout=TIMEOUT
+    )
+    assert final["flags"] & MessageFlag.EPHEMERAL
+    assert "/ask" in embed_of(final)["description"]
+
+
+# -- entry points ---------------------------------------------------------------------------------
+async def test_missing_token_is_a_config_error(engine: Engine) -> None:
+    settings = Settings(_env_file=None, discord_token=None)  # type: ignore[call-arg]
+    with pytest.raises(BotConfigError, match="ASKDOCS_DISCORD_TOKEN"):
+        await run_bot(settings, engine)
+    with pytest.raises(BotConfigError):
+        await sync_commands(Settings(_env_file=None, discord_token="  "))  # type: ignore[call-arg]
+
+
+async def test_rejected_token_is_a_login_error(
+    fake_discord: FakeDiscord, engine: Engine, tmp_path: Path
+) -> None:
+    settings = bot_fixtures.make_settings(fake_discord, tmp_path, discord_token="nope")
+    with pytest.raises(BotLoginError, match="rejected") as info:
+        await asyncio.wait_for(run_bot(settings, engine), TIMEOUT)
+    assert "\n" not in str(info.value) and "nope" not in str(info.value)
+    with pytest.raises(BotLoginError):
+        await asyncio.wait_for(sync_commands(settings), TIMEOUT)
+
+
+async def test_sync_commands_to_the_dev_guild(fake_discord: FakeDiscord, tmp_path: Path) -> None:
+    settings = bot_fixtures.make_settings(
+        fake_discord, tmp_path, dev_guild_id=fake_discord.guild.id
+    )
+    names = await asyncio.wait_for(sync_commands(settings), TIMEOUT)
+    assert sorted(names) == ["ask", "help", "reindex", "sources"]
+    assert fake_discord.command_syncs[-1][0] == fake_discord.guild.id
+    reindex, _ = fake_discord.world.find_command("reindex")
+    assert reindex is not None and reindex["default_member_permissions"] == str(1 << 5)
+
+
+async def test_run_bot_answers_then_stops_on_sigterm(
+    fake_discord: FakeDiscord, engine: Engine, tmp_path: Path
+) -> None:
+    settings = bot_fixtures.make_settings(fake_discord, tmp_path)
+    task = asyncio.create_task(run_bot(settings, engine))
+    await fake_discord.wait_ready(timeout=TIMEOUT)
+    embed_of(await ask(fake_discord, QUESTION))
+    assert signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, signal.SIG_IGN, None)
+    started = time.monotonic()
+    signal.raise_signal(signal.SIGTERM)
+    await asyncio.wait_for(task, TIMEOUT)
+    assert time.monotonic() - started < 5
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # handlers removed again

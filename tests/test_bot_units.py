@@ -363,3 +363,29 @@ async def test_batcher_spreads_engine_errors_and_falls_back_per_question() -> No
     )
     assert ok.question == "short" and isinstance(bad, QuestionError)
     await strict.close()
+
+
+async def test_batcher_runs_one_batch_at_a_time_and_regroups_waiting_questions() -> None:
+    active, peak = [0], [0]
+    lock = threading.Lock()
+
+    class Counting(FakeEngine):
+        def answer_many(self, questions: Sequence[str], top_k: int | None = None) -> list[Answer]:
+            with lock:
+                active[0] += 1
+                peak[0] = max(peak[0], active[0])
+            try:
+                time.sleep(0.05)
+                return super().answer_many(questions, top_k)
+            finally:
+                with lock:
+                    active[0] -= 1
+
+    engine = Counting()
+    batcher = MicroBatcher(engine, max_question_chars=50, max_wait=0.001)
+    first = asyncio.create_task(batcher.answer("first"))
+    await asyncio.sleep(0.02)  # "first" is being answered; these 10 queue up meanwhile
+    rest = await asyncio.gather(*(batcher.answer(f"q{i}") for i in range(10)))
+    assert (await first).question == "first" and len(rest) == 10
+    assert peak[0] == 1
+    assert [len(c) for c in engine.calls] == [1, 10]

@@ -393,7 +393,7 @@ async def test_allowed_mentions_none_reaches_the_wire(fake: FakeDiscord) -> None
     await started(fake, allowed_mentions=discord.AllowedMentions.none())
     mid = await fake.message(f"{fake.bot_user.mention} hello")
     reply = await fake.wait_message(after=mid, timeout=TIMEOUT)
-    sent = [r for r in fake.requests_for("POST", "/channels/{channel_id}/messages")]
+    sent = fake.requests_for("POST", "/channels/{channel_id}/messages")
     assert sent[0].json["allowed_mentions"] == {"parse": []}
     assert reply["mentions"] == []  # nobody pinged, not even the replied-to user
     iid = await fake.slash_command("secret")

@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-NOTICE_SECONDS = 10.0  # cooldown notices in channels delete themselves after this
 MENTION_HINT = "👋 Ask me a question after the mention, e.g. {mention} when was the summit?"
 
 
@@ -113,7 +112,7 @@ class AskCog(commands.Cog):
             return
         retry_after = self.bot.cooldown.hit(message.author.id)
         if retry_after:
-            await message.reply(retry_message(retry_after), delete_after=NOTICE_SECONDS)
+            await message.reply(retry_message(retry_after), delete_after=self.bot.notice_seconds)
             return
         reply = await self.compose(cleaned)
         if self.bot.settings.answer_in_thread and not isinstance(message.channel, discord.Thread):
