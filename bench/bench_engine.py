@@ -1,10 +1,7 @@
 """Benchmark the askdocs engine: model load, answer latency, index builds, FAISS and memory.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python bench/bench_engine.py [--quick]
-
-Prints each figure as it is measured, then Markdown tables ready for the README. Timings are
-wall-clock on whatever else the machine is doing: the load average is printed alongside.
-"""
+Run ``HF_HUB_OFFLINE=1 .venv/bin/python bench/bench_engine.py [--quick]``. Prints figures as
+they come, then Markdown tables. Timings are wall-clock: the load average is printed too."""
 
 from __future__ import annotations
 
@@ -17,8 +14,11 @@ import shutil
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import faiss
 import numpy as np
 
 from index.builder import build_index
@@ -26,9 +26,8 @@ from index.chunking import ChunkerSettings
 from index.embedding import Embedder
 from index.engine import Engine, EngineConfig
 from index.loaders import load_file
-from index.models import BuildReport
 from index.normalize import fold
-from index.store import HNSW_THRESHOLD, IndexData, build_faiss
+from index.store import HNSW_THRESHOLD, build_faiss
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = ROOT / "source_docs"
@@ -43,66 +42,53 @@ def row(name: str, value: str, target: str = "") -> None:
     print(f"  {name}: {value}" + (f"   [target {target}]" if target else ""), flush=True)
 
 
-def rss_mib() -> float:
-    with open("/proc/self/status") as fh:
-        return next(int(line.split()[1]) for line in fh if line.startswith("VmRSS:")) / 1024
+def timed(fn: Callable[..., Any], *args: object) -> tuple[Any, float]:
+    t0 = time.perf_counter()
+    return fn(*args), time.perf_counter() - t0
 
 
-def peak_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+def ms(fn: Callable[..., Any], *args: object) -> float:
+    return timed(fn, *args)[1] * 1e3
 
 
-def pct(ms: list[float], q: float) -> float:
-    return float(np.percentile(ms, q))
+class Build:
+    """Runs build_index, timestamping its stages through the progress callback."""
 
-
-class Phases:
-    """A build_index progress callback that timestamps its stages."""
-
-    def __init__(self) -> None:
-        self.t0 = time.perf_counter()
-        self.marks: dict[str, float] = {}
-        self.texts = 0
+    def __init__(self, docs: Path, out: Path, embedder: Embedder, *, full: bool) -> None:
+        self.marks = {"start": time.perf_counter()}
+        self.texts = 0  # chunks + distinct sentences + headings embedded
+        settings = ChunkerSettings()
+        self.data, self.report = build_index(
+            docs, out, embedder, settings, full=full, progress=self
+        )
 
     def __call__(self, stage: str, done: int, total: int) -> None:
-        if stage == "embedding":
-            self.texts = total
-        key = f"writing{done}" if stage == "writing" else stage
+        self.texts = total if stage == "embedding" else self.texts
+        key = stage + (str(done) if stage == "writing" else "")
         self.marks.setdefault(key, time.perf_counter())
 
     def split(self) -> str:
-        m, t0 = self.marks, self.t0
-        parts = (
-            ("load", m["loading"] - t0),
-            ("chunk", m["embedding"] - m["loading"]),
-            ("embed", m["writing0"] - m["embedding"]),
-            ("faiss+write", m["writing1"] - m["writing0"]),
-        )
-        return ", ".join(f"{name} {sec:.2f}s" for name, sec in parts)
+        keys = ("start", "loading", "embedding", "writing0", "writing1")
+        names = ("load", "chunk", "embed", "faiss+write")
+        secs = np.diff([self.marks[k] for k in keys])
+        return ", ".join(f"{name} {sec:.2f}s" for name, sec in zip(names, secs, strict=True))
 
 
-def build(
-    docs: Path, index_dir: Path, embedder: Embedder, *, full: bool
-) -> tuple[IndexData, BuildReport, Phases]:
-    phases = Phases()
-    data, report = build_index(
-        docs, index_dir, embedder, ChunkerSettings(), full=full, progress=phases
-    )
-    return data, report, phases
-
-
-def bench_model() -> Embedder:
+def bench_model(threads: int | None) -> Embedder:
     print("== 1. model load", flush=True)
     t0 = time.perf_counter()
     import sentence_transformers  # noqa: F401  (timed apart from the weights)
+    import torch
 
     t1 = time.perf_counter()
-    embedder = Embedder()
-    t2 = time.perf_counter()
-    row("Model load, total (import torch/ST + Embedder())", f"{t2 - t0:.2f} s")
-    row("  of which import torch + sentence-transformers", f"{t1 - t0:.2f} s")
-    row("  of which Embedder() (weights, tokenizer)", f"{t2 - t1:.2f} s")
-    row("RSS after model load", f"{rss_mib():.0f} MiB")
+    if threads:
+        torch.set_num_threads(threads)
+        faiss.omp_set_num_threads(threads)
+    print(f"  threads: torch {torch.get_num_threads()}, faiss {faiss.omp_get_max_threads()}")
+    embedder, load = timed(Embedder)
+    row("Model load: imports + Embedder()", f"{t1 - t0 + load:.2f} s ({t1 - t0:.2f} + {load:.2f})")
+    rss = int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    row("RSS after model load", f"{rss / 2**20:.0f} MiB")
     return embedder
 
 
@@ -115,21 +101,11 @@ def bench_answers(embedder: Embedder, tmp: Path, n: int) -> None:
     stream = [questions[i % len(questions)] for i in range(n)]
     for q in stream[:20]:
         engine.answer(q)
-    ms, enc = [], []
-    for q in stream:
-        t0 = time.perf_counter()
-        engine.answer(q)
-        t1 = time.perf_counter()
-        embedder.encode([fold(q)])
-        ms.append((t1 - t0) * 1e3)
-        enc.append((time.perf_counter() - t1) * 1e3)
-    row(
-        f"answer() p50 ({n} questions, {len(engine.retriever.data.chunks)} chunks)",
-        f"{pct(ms, 50):.1f} ms",
-        "<= 25 ms",
-    )
-    row("answer() p95 / p99", f"{pct(ms, 95):.1f} / {pct(ms, 99):.1f} ms")
-    row("  of which query embedding p50", f"{pct(enc, 50):.1f} ms")
+    p50, p95, p99 = np.percentile([ms(engine.answer, q) for q in stream], [50, 95, 99])
+    enc = [ms(embedder.encode, [fold(q)]) for q in stream]
+    figures = f"{p50:.1f} / {p95:.1f} / {p99:.1f} ms"
+    row(f"answer() p50 / p95 / p99 ({n} questions)", figures, "p50 <= 25 ms")
+    row("  of which query embedding p50", f"{np.percentile(enc, 50):.1f} ms")
     t0 = time.perf_counter()
     for i in range(0, n, 32):
         engine.answer_many(stream[i : i + 32])
@@ -138,18 +114,14 @@ def bench_answers(embedder: Embedder, tmp: Path, n: int) -> None:
 
 def bench_rebuild(embedder: Embedder, tmp: Path, runs: int) -> None:
     print("== 3. full rebuild of the article", flush=True)
-    secs, phases = [], None
-    for _ in range(runs):
-        _, report, phases = build(ARTICLE, tmp / "rebuild-index", embedder, full=True)
-        secs.append(report.seconds)
-    row(f"Article full rebuild, median of {runs}", f"{statistics.median(secs):.2f} s", "< 2 s")
-    if phases:
-        row("  phases (last run)", phases.split())
+    builds = [Build(ARTICLE, tmp / "rebuild-index", embedder, full=True) for _ in range(runs)]
+    median = statistics.median(b.report.seconds for b in builds)
+    row(f"Article full rebuild, median of {runs}", f"{median:.2f} s", "< 2 s")
+    row("  phases (last run)", builds[-1].split())
 
 
 def make_corpus(root: Path, n_files: int, seed: int = 7) -> None:
-    """The Debian FAQ pages, plus ``n_files`` Markdown notes recombining their paragraphs
-    and the article's under varied headings (deterministic)."""
+    """The Debian FAQ, plus Markdown notes recombining its and the article's paragraphs."""
     (root / "debian-faq").mkdir(parents=True)
     for page in sorted(DEBIAN.glob("*.html")):
         shutil.copy(page, root / "debian-faq" / page.name)
@@ -177,108 +149,93 @@ def bench_corpus(embedder: Embedder, tmp: Path, n_files: int) -> None:
     corpus = tmp / "corpus"
     make_corpus(corpus, n_files)
     for label, docs in (("Debian FAQ", corpus / "debian-faq"), (f"+ {n_files} notes", corpus)):
-        data, report, phases = build(docs, tmp / "corpus-index", embedder, full=True)
-        sentences = len({(c.source, s, e) for c in data.chunks for s, e in c.sentences})
-        row(
-            f"Full build, {label}: docs / chunks / sentences",
-            f"{len(data.manifest.documents)} / {report.chunks} / {sentences}",
-        )
-        row(
-            f"Full build, {label}: time, throughput",
-            f"{report.seconds:.1f} s, {report.chunks / report.seconds:.0f} chunks/s, "
-            f"{phases.texts / report.seconds:.0f} texts embedded/s ({phases.texts} texts)",
-        )
-        row(f"  phases ({label})", phases.split())
+        b = Build(docs, tmp / "corpus-index", embedder, full=True)
+        r, docs_n = b.report, len(b.data.manifest.documents)
+        sentences = len({(c.source, s, e) for c in b.data.chunks for s, e in c.sentences})
+        row(f"Full build, {label}: {docs_n} docs, {r.chunks} chunks, {sentences} sentences",
+            f"{r.seconds:.1f} s, {r.chunks / r.seconds:.1f} chunks/s")  # fmt: skip
+        row("  texts embedded (chunks + sentences + headings)",
+            f"{b.texts} ({b.texts / r.seconds:.0f}/s)")  # fmt: skip
+        row(f"  phases ({label})", b.split())
     note = corpus / "notes" / "note-007.md"
     note.write_text(note.read_text(encoding="utf-8") + "\nOne more line, edited.\n", "utf-8")
-    _, report, phases = build(corpus, tmp / "corpus-index", embedder, full=False)
-    row(
-        "Incremental rebuild, 1 file edited",
-        f"{report.seconds:.2f} s, {report.embedded_chunks} chunks re-embedded of {report.chunks}",
-    )
-    row("  phases (incremental)", phases.split())
+    b = Build(corpus, tmp / "corpus-index", embedder, full=False)
+    redone = f"{b.report.embedded_chunks} of {b.report.chunks} chunks re-embedded"
+    row("Incremental rebuild, 1 file edited", f"{b.report.seconds:.2f} s, {redone}")
+    row("  phases (incremental)", b.split())
 
 
-def clustered(
-    n: int, centres: np.ndarray, spread: np.ndarray, rng: np.random.Generator, weights: np.ndarray
-) -> np.ndarray:
-    """Normalised points around uneven clusters of unequal spread, like sentence embeddings."""
-    out = np.empty((n, centres.shape[1]), dtype=np.float32)
-    for lo in range(0, n, 50_000):
-        hi = min(n, lo + 50_000)
-        c = rng.choice(len(centres), size=hi - lo, p=weights)
-        noise = rng.standard_normal((hi - lo, centres.shape[1]), dtype=np.float32)
-        block = centres[c] + spread[c, None] * noise
-        out[lo:hi] = block / np.linalg.norm(block, axis=1, keepdims=True)
-    return out
+def clustered(n: int, nq: int, rng: np.random.Generator, dim: int = 384) -> tuple[np.ndarray, ...]:
+    """``n`` points and ``nq`` queries, unit length, in a topic > subtopic (~100 points, uneven
+    sizes and spreads) > point hierarchy, like chunks of related documents, not uniform noise."""
+    topics = _unit(rng.standard_normal((max(10, n // 2000), dim), dtype=np.float32))
+    n_sub = max(1, n // 100)
+    picked = topics[rng.integers(0, len(topics), n_sub)]
+    subs = _unit(picked + 0.06 * rng.standard_normal((n_sub, dim), dtype=np.float32))
+    weights = (g := rng.gamma(0.7, size=n_sub)) / g.sum()
+    out = []
+    for m, scale in ((n, 1.0), (nq, 1.3)):  # queries sit a little further from their topic
+        c = rng.choice(n_sub, size=m, p=weights)
+        spread = scale * rng.uniform(0.035, 0.075, (m, 1)).astype(np.float32)
+        out.append(_unit(subs[c] + spread * rng.standard_normal((m, dim), dtype=np.float32)))
+    return tuple(out)
 
 
-def per_query_ms(index: object, queries: np.ndarray, k: int = 30) -> float:
-    ms = []
-    for q in queries:
-        t0 = time.perf_counter()
-        index.search(q[None, :], k)  # type: ignore[attr-defined]
-        ms.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(ms)
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
-def bench_faiss(sizes: tuple[int, ...], n_queries: int = 200, dim: int = 384) -> list[str]:
-    print(f"== 5. FAISS flat vs HNSW ({dim}-d clustered vectors, {n_queries} queries)", flush=True)
-    table = [
-        "| N | flat ms/query | HNSW ms/query | HNSW build | HNSW recall@10 |",
-        "|---:|---:|---:|---:|---:|",
-    ]
+def per_query_ms(index: Any, queries: np.ndarray) -> float:
+    """Median time of one-query searches for 30 hits (the retriever's candidate count)."""
+    return statistics.median(ms(index.search, q[None, :], 30) for q in queries)
+
+
+def bench_faiss(sizes: tuple[int, ...], n_queries: int = 200) -> list[str]:
+    print(f"== 5. FAISS flat vs HNSW (384-d clustered vectors, {n_queries} queries)", flush=True)
+    threads = faiss.omp_get_max_threads()
+    cols = f"N | flat ms/query ({threads} threads) | flat, 1 thread | HNSW ms/query | HNSW build"
+    table = [f"| {cols} | HNSW recall@10 |", "|---:|---:|---:|---:|---:|---:|"]
     for n in sizes:
-        rng = np.random.default_rng(n)
-        k = max(100, n // 100)  # about 100 vectors per topic, like chunks of related documents
-        common = rng.standard_normal(dim).astype(np.float32)
-        raw = rng.standard_normal((k, dim), dtype=np.float32) + 0.4 * common / np.sqrt(dim)
-        centres = raw / np.linalg.norm(raw, axis=1, keepdims=True)
-        spread = rng.uniform(0.035, 0.075, k).astype(np.float32)  # point-centre cosine 0.6..0.9
-        weights = rng.gamma(0.7, size=k)
-        weights /= weights.sum()
-        vectors = clustered(n, centres, spread, rng, weights)
-        queries = clustered(n_queries, centres, spread * 1.3, rng, weights)
+        vectors, queries = clustered(n, n_queries, np.random.default_rng(n))
         flat = build_faiss(vectors, hnsw_threshold=n + 1)
         flat_ms = per_query_ms(flat, queries)
+        faiss.omp_set_num_threads(1)
+        flat_ms1 = per_query_ms(flat, queries)
+        faiss.omp_set_num_threads(threads)
         _, truth = flat.search(queries, 10)
         del flat
-        t0 = time.perf_counter()
-        hnsw = build_faiss(vectors, hnsw_threshold=0)
-        built = time.perf_counter() - t0
+        hnsw, built = timed(build_faiss, vectors, 0)
         hnsw_ms = per_query_ms(hnsw, queries)
         _, found = hnsw.search(queries, 10)
         recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(truth, found, strict=True)])
         del hnsw, vectors
-        table.append(f"| {n:,} | {flat_ms:.2f} | {hnsw_ms:.2f} | {built:.1f} s | {recall:.3f} |")
-        print(
-            f"  N={n:,}: flat {flat_ms:.2f} ms/q, HNSW {hnsw_ms:.2f} ms/q, "
-            f"build {built:.1f} s, recall@10 {recall:.3f}",
-            flush=True,
-        )
+        line = f"| {n:,} | {flat_ms:.2f} | {flat_ms1:.2f} | {hnsw_ms:.2f} | {built:.1f} s "
+        table.append(line + f"| {recall:.3f} |")
+        print(f"  N={n:,}: " + line.strip("| ").replace(" | ", ", "), flush=True)
     return table
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer runs, no 200k FAISS set")
+    parser.add_argument("--threads", type=int, help="torch and FAISS threads (default: theirs)")
     args = parser.parse_args()
     n_questions, runs, n_files = (100, 3, 60) if args.quick else (300, 5, 200)
     sizes = (10_000, 50_000) if args.quick else (10_000, 50_000, 200_000)
-    load0 = os.getloadavg()
-    print(f"cpus {os.cpu_count()}, load average at start {load0[0]:.2f} (1 min)", flush=True)
+    print(f"cpus {os.cpu_count()}, load average at start {os.getloadavg()[0]:.2f}", flush=True)
     with tempfile.TemporaryDirectory(prefix="askdocs-bench-") as tmpname:
         tmp = Path(tmpname)
-        embedder = bench_model()
+        embedder = bench_model(args.threads)
         bench_answers(embedder, tmp, n_questions)
         bench_rebuild(embedder, tmp, runs)
         bench_corpus(embedder, tmp, n_files)
-    row("Peak RSS before the FAISS section (engine work)", f"{peak_mib():.0f} MiB")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    row("Peak RSS before the FAISS section (engine work)", f"{peak:.0f} MiB")
     faiss_table = bench_faiss(sizes)
     print("== 6. memory", flush=True)
-    row("Peak RSS at the end (incl. synthetic FAISS sets)", f"{peak_mib():.0f} MiB")
-    load1 = os.getloadavg()
-    print(f"load average at end {load1[0]:.2f} (1 min), {load1[2]:.2f} (15 min)\n")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    row("Peak RSS at the end (incl. synthetic FAISS sets)", f"{peak:.0f} MiB")
+    print("load average at end (1, 5, 15 min): {:.2f} {:.2f} {:.2f}\n".format(*os.getloadavg()))
     print("| Figure | Value | Target |\n|---|---|---|")
     for name, value, target in ROWS:
         print(f"| {name.strip()} | {value} | {target} |")

@@ -70,9 +70,11 @@ async def ask(fake: FakeDiscord, question: str, **kwargs: Any) -> dict[str, Any]
 async def test_ask_defers_then_answers_with_citation(
     fake_discord: FakeDiscord, start_bot: BotFactory
 ) -> None:
-    await start_bot()
+    bot = await start_bot()
     iid = await fake_discord.slash_command("ask", {"question": QUESTION})
     final = await fake_discord.wait_interaction_final(iid, timeout=TIMEOUT)
+    # no per-answer view kept in memory: the persistent view handles all clicks
+    assert not bot._connection._view_store._synced_message_views
     log = fake_discord.interaction_log(iid)
     assert log[1].kind == "callback" and log[1].payload["type"] == 5  # deferred first
     assert log[1].time - log[0].time < 1.0

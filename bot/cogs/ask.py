@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -66,7 +67,7 @@ class AskCog(commands.Cog):
             await interaction.response.send_message(retry_message(retry_after), ephemeral=True)
             return
         await interaction.response.defer(thinking=True)
-        await interaction.edit_original_response(**await self.compose(cleaned))
+        await deliver(interaction.edit_original_response, await self.compose(cleaned))
 
     # -- mentions, answer channels, forum posts ------------------------------------------------
     def _in_answer_channel(self, message: discord.Message) -> bool:
@@ -117,9 +118,21 @@ class AskCog(commands.Cog):
         reply = await self.compose(cleaned)
         if self.bot.settings.answer_in_thread and not isinstance(message.channel, discord.Thread):
             thread = await message.create_thread(name=limits.truncate(cleaned, limits.THREAD_NAME))
-            await thread.send(**reply)
+            await deliver(thread.send, reply)
         else:
-            await message.reply(**reply)
+            await deliver(message.reply, reply)
+
+
+async def deliver(send: Callable[..., Awaitable[object]], reply: dict[str, Any]) -> None:
+    """Send ``reply``, then drop discord.py's per-message copy of its feedback view: the
+    persistent view registered in ``setup_hook`` handles every click, and per-message copies
+    would otherwise be kept forever (one per answer)."""
+    try:
+        await send(**reply)
+    finally:
+        view = reply.get("view")
+        if view is not None:
+            view.stop()
 
 
 async def setup(bot: AskdocsBot) -> None:
