@@ -34,12 +34,17 @@ ARTICLE = ROOT / "source_docs"
 QUESTIONS = Path("/work/shared/eval/seed_article_dev.jsonl")
 DEBIAN = Path("/work/shared/corpora/debian-faq")
 SECTION_WORDS = ("Overview of", "Notes on", "FAQ:", "Background:", "How to", "Details:", "About")
+CHUNKER = ChunkerSettings()
 ROWS: list[tuple[str, str, str]] = []  # (figure, value, target)
 
 
 def row(name: str, value: str, target: str = "") -> None:
     ROWS.append((name, value, target))
     print(f"  {name}: {value}" + (f"   [target {target}]" if target else ""), flush=True)
+
+
+def section(title: str) -> None:
+    print(f"== {title}  (load average {os.getloadavg()[0]:.2f})", flush=True)
 
 
 def timed(fn: Callable[..., Any], *args: object) -> tuple[Any, float]:
@@ -57,10 +62,7 @@ class Build:
     def __init__(self, docs: Path, out: Path, embedder: Embedder, *, full: bool) -> None:
         self.marks = {"start": time.perf_counter()}
         self.texts = 0  # chunks + distinct sentences + headings embedded
-        settings = ChunkerSettings()
-        self.data, self.report = build_index(
-            docs, out, embedder, settings, full=full, progress=self
-        )
+        self.data, self.report = build_index(docs, out, embedder, CHUNKER, full=full, progress=self)
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         self.texts = total if stage == "embedding" else self.texts
@@ -75,7 +77,7 @@ class Build:
 
 
 def bench_model(threads: int | None) -> Embedder:
-    print("== 1. model load", flush=True)
+    section("1. model load")
     t0 = time.perf_counter()
     import sentence_transformers  # noqa: F401  (timed apart from the weights)
     import torch
@@ -93,7 +95,7 @@ def bench_model(threads: int | None) -> Embedder:
 
 
 def bench_answers(embedder: Embedder, tmp: Path, n: int) -> None:
-    print("== 2. question-to-answer latency (article, in-process)", flush=True)
+    section("2. question-to-answer latency (article, in-process)")
     lines = QUESTIONS.read_text(encoding="utf-8").splitlines()
     questions = [json.loads(line)["q"] for line in lines if line.strip()]
     engine = Engine(EngineConfig(docs_dir=ARTICLE, index_dir=tmp / "article-index"), embedder)
@@ -113,7 +115,7 @@ def bench_answers(embedder: Embedder, tmp: Path, n: int) -> None:
 
 
 def bench_rebuild(embedder: Embedder, tmp: Path, runs: int) -> None:
-    print("== 3. full rebuild of the article", flush=True)
+    section("3. full rebuild of the article")
     builds = [Build(ARTICLE, tmp / "rebuild-index", embedder, full=True) for _ in range(runs)]
     median = statistics.median(b.report.seconds for b in builds)
     row(f"Article full rebuild, median of {runs}", f"{median:.2f} s", "< 2 s")
@@ -145,7 +147,7 @@ def make_corpus(root: Path, n_files: int, seed: int = 7) -> None:
 
 
 def bench_corpus(embedder: Embedder, tmp: Path, n_files: int) -> None:
-    print("== 4. build throughput on a larger corpus", flush=True)
+    section("4. build throughput on a larger corpus")
     corpus = tmp / "corpus"
     make_corpus(corpus, n_files)
     for label, docs in (("Debian FAQ", corpus / "debian-faq"), (f"+ {n_files} notes", corpus)):
@@ -191,7 +193,7 @@ def per_query_ms(index: Any, queries: np.ndarray) -> float:
 
 
 def bench_faiss(sizes: tuple[int, ...], n_queries: int = 200) -> list[str]:
-    print(f"== 5. FAISS flat vs HNSW (384-d clustered vectors, {n_queries} queries)", flush=True)
+    section(f"5. FAISS flat vs HNSW (384-d clustered vectors, {n_queries} queries)")
     threads = faiss.omp_get_max_threads()
     cols = f"N | flat ms/query ({threads} threads) | flat, 1 thread | HNSW ms/query | HNSW build"
     table = [f"| {cols} | HNSW recall@10 |", "|---:|---:|---:|---:|---:|---:|"]
@@ -209,9 +211,9 @@ def bench_faiss(sizes: tuple[int, ...], n_queries: int = 200) -> list[str]:
         _, found = hnsw.search(queries, 10)
         recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(truth, found, strict=True)])
         del hnsw, vectors
-        line = f"| {n:,} | {flat_ms:.2f} | {flat_ms1:.2f} | {hnsw_ms:.2f} | {built:.1f} s "
-        table.append(line + f"| {recall:.3f} |")
-        print(f"  N={n:,}: " + line.strip("| ").replace(" | ", ", "), flush=True)
+        table.append(f"| {n:,} | {flat_ms:.2f} | {flat_ms1:.2f} | {hnsw_ms:.2f} | {built:.1f} s |")
+        table[-1] += f" {recall:.3f} |"
+        print("  " + table[-1], flush=True)
     return table
 
 
@@ -232,7 +234,7 @@ def main() -> None:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     row("Peak RSS before the FAISS section (engine work)", f"{peak:.0f} MiB")
     faiss_table = bench_faiss(sizes)
-    print("== 6. memory", flush=True)
+    section("6. memory")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     row("Peak RSS at the end (incl. synthetic FAISS sets)", f"{peak:.0f} MiB")
     print("load average at end (1, 5, 15 min): {:.2f} {:.2f} {:.2f}\n".format(*os.getloadavg()))
