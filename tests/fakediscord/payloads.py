@@ -425,12 +425,15 @@ def normalize_embed(embed: dict[str, Any]) -> dict[str, Any]:
 
 
 def number_components(components: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Copy components, giving each one the sequential numeric ``id`` Discord assigns."""
+    """Copy components as Discord echoes them: each gets the sequential numeric ``id``
+    Discord assigns, and a unicode emoji loses the ``"id": null`` a request may carry."""
     counter = iter(range(1, 10_000))
 
     def walk(component: dict[str, Any]) -> dict[str, Any]:
         out = dict(component)
         out.setdefault("id", next(counter))
+        if isinstance(out.get("emoji"), dict):
+            out["emoji"] = {k: v for k, v in out["emoji"].items() if v is not None}
         for key in ("components", "items"):
             if isinstance(out.get(key), list):
                 out[key] = [walk(c) if isinstance(c, dict) else c for c in out[key]]

@@ -376,6 +376,12 @@ class FakeDiscord(UserActions):
                                  + "\n".join(self.violations))
 
     def assert_clean(self) -> None:
-        """No API violations and no ERROR logs from the watched loggers."""
+        """No API violations, no replies of the fake's that break the spec (a fake bug that
+        could hide a bot bug) and no ERROR logs from the watched loggers."""
         self.assert_no_violations()
+        if self.response_violations:
+            raise AssertionError(
+                f"{len(self.response_violations)} fake response(s) break the spec:\n"
+                + "\n".join(self.response_violations)
+            )
         self._log_watch.assert_none()
