@@ -86,6 +86,7 @@ def forget(fake: FakeDiscord) -> None:
     fake.interactions.clear()
     fake.interactions_by_token.clear()
     fake.world.messages.clear()
+    fake.gateway.received.clear()
     if fake.gateway.current is not None:
         fake.gateway.current.events.clear()
 
@@ -186,12 +187,17 @@ async def run(args: argparse.Namespace, engine: Engine, work: Path) -> None:
             deferred.clear()
         assert bot.batcher is not None
         batches_before = bot.batcher.batches
+        forget(fake)
         gc.collect()
         before = rss_mib()
         readings = []
+        late: list[str] = []
         for _ in range(args.rounds):
             for _ in range(args.memory // 200):
                 await scenario(fake, 200, 50)
+                late += [e for p, i, w in deferred for e in check_schema(p, i, w)]
+                deferred.clear()
+            forget(fake)
             gc.collect()
             readings.append(rss_mib())
         batches = bot.batcher.batches - batches_before
@@ -200,7 +206,8 @@ async def run(args: argparse.Namespace, engine: Engine, work: Path) -> None:
         print(
             f"{'memory':>16}: VmRSS {before:.1f} MiB before, {steps} MiB after each "
             f"{args.memory} questions ({readings[-1] - before:+.1f} MiB in total); "
-            f"{batches} engine batches ({asked / max(batches, 1):.1f} questions per batch)",
+            f"{batches} engine batches ({asked / max(batches, 1):.1f} questions per batch); "
+            f"{len(late) + len(fake.violations)} API violations",
             flush=True,
         )
 
