@@ -25,6 +25,17 @@ class LexicalIndex:
         if texts:
             ids = self._tokenizer.tokenize(list(texts), return_as="ids", show_progress=False)
             self._bm25.index(ids, show_progress=False)
+        self._empty_id = self._tokenizer.get_vocab_dict().get("", -1) if texts else -1
+
+    def terms(self, texts: Sequence[str]) -> list[frozenset[int]]:
+        """Stemmed, stop-word-free term ids of each text (terms unknown to the index dropped)."""
+        if not self._size or not texts:
+            return [frozenset() for _ in texts]
+        with self._lock:
+            ids = self._tokenizer.tokenize(
+                list(texts), return_as="ids", update_vocab=False, show_progress=False
+            )
+        return [frozenset(i for i in row if i != self._empty_id) for row in ids]
 
     def scores(self, query: str) -> np.ndarray:
         if not self._size:

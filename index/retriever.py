@@ -28,7 +28,7 @@ class RetrievalSettings:
 
     top_k: int = 3
     candidates: int = 30
-    weights: tuple[float, float, float, float, float] = (1.0, 1.5, 0.5, 0.4, 0.45)
+    weights: tuple[float, float, float, float, float, float] = (1.0, 0.75, 0.25, 0.3, 0.6, 0.3)
     abstain_below: float = 0.38
     confidence_slope: float = 12.0
     highlight_margin: float = 0.06
@@ -74,6 +74,9 @@ class Retriever:
         self.embedder = embedder
         self.settings = settings or RetrievalSettings()
         self._lexical = LexicalIndex([_lexical_text(c) for c in data.chunks])
+        self._sentence_terms = self._lexical.terms(
+            [c.text[s - c.start : e - c.start] for c in data.chunks for s, e in c.sentences]
+        )
         self._lead = np.array(
             [
                 i == 0
@@ -122,7 +125,8 @@ class Retriever:
     def features(self, query: str, qvec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Candidate chunk ids and their ranking features, one row per candidate:
         dense chunk cosine, best sentence cosine, heading cosine, BM25 scaled to [0, 1] by the
-        best candidate's score, and 1 if the chunk opens its section."""
+        best candidate's score, 1 if the chunk opens its section, and the largest share of the
+        question's (stemmed, non-stop-word) terms that one of its sentences holds."""
         data = self.data
         k = min(self.settings.candidates, len(data.chunks))
         _, dense_ids = data.faiss_index.search(qvec[None, :].astype(np.float32), k)
@@ -135,7 +139,8 @@ class Retriever:
             ),
             dtype=np.int64,
         )
-        feats = np.zeros((len(ids), 5), dtype=np.float32)
+        feats = np.zeros((len(ids), 6), dtype=np.float32)
+        qterms = self._lexical.terms([query])[0]
         feats[:, 0] = data.chunk_vectors[ids] @ qvec
         feats[:, 2] = data.heading_vectors[ids] @ qvec
         top_lex = float(lexical[ids].max()) if len(ids) else 0.0
@@ -146,6 +151,10 @@ class Retriever:
             lo, hi = data.sentence_offsets[c], data.sentence_offsets[c + 1]
             if hi > lo:
                 feats[row, 1] = float((data.sentence_vectors[lo:hi] @ qvec).max())
+                if qterms:
+                    feats[row, 5] = max(len(qterms & t) for t in self._sentence_terms[lo:hi]) / len(
+                        qterms
+                    )
         return ids, feats
 
     def _rank(self, query: str, qvec: np.ndarray) -> list[_Scored]:
