@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from index.chunking import embedding_text
 from index.embedding import Embedder
 from index.engine import Engine, EngineConfig
 from index.evaluation import EvalReport, evaluate, load_cases
@@ -23,9 +24,13 @@ DEBIAN_EVAL = SHARED / "eval" / "debian_faq_dev.jsonl"
 DEBIAN_DOCS = SHARED / "corpora" / "debian-faq"
 
 
+_ENGINES: dict[str, Engine] = {}
+
+
 def _run(docs: Path, cases_path: Path, tmp: Path, embedder: Embedder) -> EvalReport:
     engine = Engine(EngineConfig(docs, tmp / "ix"), embedder)
     engine.open()
+    _ENGINES[docs.name] = engine
     report = evaluate(engine.retriever, load_cases(cases_path))
     print(f"\n{docs.name}: {report.summary()}")
     for r in report.results:
@@ -75,3 +80,11 @@ def test_answer_shape(seed: EvalReport) -> None:
         assert r.answer.text == "" and r.answer.best is None
         assert r.answer.passages, "closest passages are still shown, marked as not an answer"
         assert all(not p.highlights for p in r.answer.passages)
+
+
+def test_chunks_fit_the_model_window(debian: EvalReport, embedder: Embedder) -> None:
+    """Measured with the real tokenizer: nothing the index embeds is ever truncated."""
+    chunks = _ENGINES["debian-faq"].retriever.data.chunks
+    longest = max(embedder.count_tokens(embedding_text(c)) for c in chunks)
+    print(f"\nlongest embedded chunk: {longest} of {embedder.max_tokens} tokens")
+    assert longest <= embedder.max_tokens
