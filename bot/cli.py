@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import logging
 import os
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -118,6 +119,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AskdocsError as exc:
         _fail(str(exc))
         return EXIT_ERROR
+    except OSError as exc:  # a path that is not what it should be, a full disk...
+        where = f" ({exc.filename})" if exc.filename else ""
+        _fail(f"{exc.strerror or exc}{where}")
+        return EXIT_ERROR
+    except sqlite3.Error as exc:
+        _fail(f"feedback database {settings.feedback_path}: {exc}")
+        return EXIT_ERROR
     except KeyboardInterrupt:
         _fail("interrupted")
         return 130
@@ -210,7 +218,8 @@ def make_engine(settings: Settings) -> Engine:
     from index.chunking import ChunkerSettings
     from index.errors import SourceDocsError
 
-    if not settings.source_docs.is_dir():  # fail before the slow model load
+    if not settings.source_docs.is_dir() and not _has_index(settings.index_dir):
+        # fail before the slow model load
         raise SourceDocsError(
             f"documents folder not found: {settings.source_docs} "
             "(set --source-docs or ASKDOCS_SOURCE_DOCS)"
@@ -231,8 +240,19 @@ def make_engine(settings: Settings) -> Engine:
             max_question_chars=settings.max_question_chars,
         ),
         hnsw_threshold=settings.hnsw_threshold,
+        max_doc_bytes=int(settings.max_doc_mb * 1_000_000),
     )
     return Engine(config)
+
+
+def _has_index(index_dir: Path) -> bool:
+    from index.errors import AskdocsError
+    from index.store import current_version
+
+    try:
+        return current_version(index_dir) is not None
+    except AskdocsError:
+        return False
 
 
 def _settings(args: argparse.Namespace) -> Settings:

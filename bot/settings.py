@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     chunk_tokens: int = Field(128, ge=16, le=512)
     chunk_overlap: int = Field(24, ge=0, le=256)
     hnsw_threshold: int = Field(50_000, ge=1)
+    max_doc_mb: float = Field(10.0, gt=0)
 
     # answering
     top_k: int = Field(3, ge=1, le=10)

@@ -22,10 +22,11 @@ from index.errors import (
     IndexCorruptError,
     IndexMismatchError,
     IndexNotFoundError,
+    IndexWriteError,
     SourceDocsError,
 )
-from index.loaders import load_documents
-from index.models import BuildReport, Chunk, DocumentInfo, LoadedDocument
+from index.loaders import DEFAULT_MAX_BYTES, load_documents
+from index.models import BuildReport, Chunk, DocumentInfo, LoadedDocument, SkippedFile
 from index.store import (
     HNSW_THRESHOLD,
     IndexData,
@@ -77,8 +78,14 @@ def is_stale(docs_dir: Path, data: IndexData) -> bool:
 @contextmanager
 def build_lock(index_dir: Path) -> Iterator[None]:
     """Hold an exclusive, non-blocking lock on ``index_dir`` (across processes too)."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with open(index_dir / ".lock", "w") as fh:
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        fh = open(index_dir / ".lock", "w")  # noqa: SIM115 (closed below)
+    except OSError as exc:
+        raise IndexWriteError(
+            f"cannot use {index_dir} for the index: {exc.strerror or exc}"
+        ) from exc
+    with fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
@@ -99,6 +106,7 @@ def build_index(
     *,
     full: bool = False,
     hnsw_threshold: int = HNSW_THRESHOLD,
+    max_doc_bytes: int = DEFAULT_MAX_BYTES,
     progress: Progress | None = None,
 ) -> tuple[IndexData, BuildReport]:
     """Build the index for ``docs_dir`` into ``index_dir`` and make it the serving one.
@@ -113,14 +121,9 @@ def build_index(
     signature = chunker_signature(settings)
     with build_lock(index_dir):
         fingerprint = docs_fingerprint(docs_dir)
-        docs, skipped = load_documents(docs_dir)
+        docs, skipped = load_documents(docs_dir, max_doc_bytes)
         if progress:
             progress("loading", len(docs), len(docs))
-        if not docs:
-            reasons = "; ".join(f"{s.source}: {s.reason}" for s in skipped[:5])
-            raise SourceDocsError(
-                f"no document could be indexed in {docs_dir}" + (f" ({reasons})" if reasons else "")
-            )
         previous, notes = (
             (None, ["full rebuild requested"])
             if full
@@ -134,10 +137,19 @@ def build_index(
             prior = old.get(doc.source)
             if prior is not None and prior[0].content_hash == doc.content_hash:
                 plan.append((doc, None))
-            else:
-                _, chunks = chunk_document(doc, settings, embedder.count_tokens)
-                plan.append((doc, chunks))
-                to_embed.append((doc, chunks))
+                continue
+            _, chunks = chunk_document(doc, settings, embedder.count_tokens)
+            if not chunks:
+                skipped.append(SkippedFile(doc.source, "no text to index (only headings)"))
+                log.warning("skipping %s: no text to index (only headings)", doc.source)
+                continue
+            plan.append((doc, chunks))
+            to_embed.append((doc, chunks))
+        if not plan:
+            reasons = "; ".join(f"{s.source}: {s.reason}" for s in skipped[:5])
+            raise SourceDocsError(
+                f"no document could be indexed in {docs_dir}" + (f" ({reasons})" if reasons else "")
+            )
         vectors = _embed(embedder, to_embed, progress)
         if progress:
             progress("writing", 0, 1)
@@ -170,7 +182,7 @@ def build_index(
         write_index(index_dir, data)
         if progress:
             progress("writing", 1, 1)
-    current = {doc.source for doc in docs}
+    current = {doc.source for doc, _ in plan}
     report = BuildReport(
         added=tuple(d.source for d, c in plan if c is not None and d.source not in old),
         changed=tuple(d.source for d, c in plan if c is not None and d.source in old),

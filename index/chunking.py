@@ -8,6 +8,7 @@ fit the embedding model's token limit together with their heading path.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -79,8 +80,8 @@ def normalize_document(doc: LoadedDocument) -> tuple[NormalizedDocument, list[_S
     """Join ``doc``'s blocks into one normalised text and group text blocks by heading path."""
     originals: list[str] = []
     pieces: list[str] = []
-    starts: list[int] = []
-    ends: list[int] = []
+    starts = array("q")
+    ends = array("q")
     sections: list[_Section] = []
     path: list[tuple[int, str]] = []
     orig_pos = 0
@@ -111,7 +112,7 @@ def normalize_document(doc: LoadedDocument) -> tuple[NormalizedDocument, list[_S
         else:
             sections.append(_Section(heading, (span,)))
     original = BLOCK_SEPARATOR.join(originals)
-    normed = Normalized("".join(pieces), tuple(starts), tuple(ends))
+    normed = Normalized("".join(pieces), starts, ends)
     return NormalizedDocument(doc.source, doc.title, original, normed), sections
 
 

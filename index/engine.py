@@ -25,6 +25,7 @@ from index.errors import (
     IndexMismatchError,
     IndexNotFoundError,
 )
+from index.loaders import DEFAULT_MAX_BYTES
 from index.models import Answer, BuildReport, DocumentInfo
 from index.retriever import RetrievalSettings, Retriever
 from index.store import HNSW_THRESHOLD, read_index
@@ -40,6 +41,7 @@ class EngineConfig:
     chunker: ChunkerSettings = field(default_factory=ChunkerSettings)
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
     hnsw_threshold: int = HNSW_THRESHOLD
+    max_doc_bytes: int = DEFAULT_MAX_BYTES
 
 
 class Engine:
@@ -73,7 +75,8 @@ class Engine:
     def open(self, *, progress: Progress | None = None, refresh: bool = True) -> BuildReport | None:
         """Load the serving index; build it first if missing, stale (documents changed, when
         ``refresh``), built for another model/chunker, or damaged. Returns the build report
-        when a build ran."""
+        when a build ran. A stale index still serves when the documents folder is gone or
+        another process is building."""
         cfg = self.config
         signature = chunker_signature(effective_chunker(cfg.chunker, self.embedder))
         try:
@@ -85,8 +88,17 @@ class Engine:
             log.warning("%s -- rebuilding", exc)
             return self.reindex(full=True, progress=progress)
         if refresh and is_stale(cfg.docs_dir, data):
-            log.info("documents changed since the index was built: updating it")
-            return self.reindex(progress=progress)
+            if not cfg.docs_dir.is_dir():
+                log.warning(
+                    "documents folder %s is missing: answering from the existing index",
+                    cfg.docs_dir,
+                )
+            else:
+                log.info("documents changed since the index was built: updating it")
+                try:
+                    return self.reindex(progress=progress)
+                except BuildInProgressError:
+                    log.warning("another build is running: answering from the current index")
         self._retriever = Retriever(data, self.embedder, cfg.retrieval)
         return None
 
@@ -102,6 +114,7 @@ class Engine:
                 cfg.chunker,
                 full=full,
                 hnsw_threshold=cfg.hnsw_threshold,
+                max_doc_bytes=cfg.max_doc_bytes,
                 progress=progress,
             )
             self._retriever = Retriever(data, self.embedder, cfg.retrieval)

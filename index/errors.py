@@ -27,6 +27,10 @@ class IndexMismatchError(AskdocsError):
     """The index was built with another model or chunker settings than the ones configured."""
 
 
+class IndexWriteError(AskdocsError):
+    """The index could not be written (disk full, permissions); the previous one still serves."""
+
+
 class ModelLoadError(AskdocsError):
     """The embedding model could not be loaded (bad name/path, offline without the files)."""
 

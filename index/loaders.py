@@ -78,12 +78,25 @@ def is_heading_line(line: str) -> bool:
     return capitalised * 2 > len(long_words)
 
 
+def looks_like_title(line: str) -> bool:
+    """Whether a plain-text file's first line is its title: short (<= 150 chars, <= 20
+    words), with a letter, and not ending like a sentence or a clause (. , ; : !)."""
+    s = line.strip()
+    return (
+        0 < len(s) <= 150
+        and len(s.split()) <= 20
+        and any(c.isalpha() for c in s)
+        and not s.endswith((".", ",", ";", ":", "!"))
+    )
+
+
 def _parse_text(text: str) -> list[Block]:
-    """First line = title (level 1); lone heading-like lines = level 2; the rest paragraphs."""
+    """First line = title (level 1) when it looks like one; lone heading-like lines =
+    level 2; the rest paragraphs. A first line that reads as a sentence stays text."""
     blocks: list[Block] = []
     for para in _paragraphs(text):
-        if not blocks:
-            first, _, rest = para.partition("\n")
+        first, _, rest = para.partition("\n")
+        if not blocks and looks_like_title(first):
             _add(blocks, "heading", first, 1)
             _add(blocks, "text", rest)
         elif "\n" not in para and is_heading_line(para):
@@ -327,13 +340,23 @@ def _strerror(exc: OSError) -> str:
     return (exc.strerror or str(exc)).lower()
 
 
-def load_file(path: Path, root: Path) -> LoadedDocument:
-    """Load one file. Raises ``DocumentError`` with a short reason for any bad file."""
+DEFAULT_MAX_BYTES = 10_000_000
+
+
+def load_file(path: Path, root: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> LoadedDocument:
+    """Load one file. Raises ``DocumentError`` with a short reason for any bad file,
+    including one larger than ``max_bytes`` (embedding it would take very long)."""
     source = path.relative_to(root).as_posix()
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise DocumentError(f"unsupported file type ({suffix or 'no extension'})")
     try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise DocumentError(
+                f"too large ({size / 1e6:.1f} MB, the limit is {max_bytes / 1e6:g} MB: "
+                "split it or raise ASKDOCS_MAX_DOC_MB)"
+            )
         data = path.read_bytes()
     except OSError as exc:
         raise DocumentError(f"unreadable: {_strerror(exc)}") from exc
@@ -406,7 +429,9 @@ class _Walk:
                 self.skip(entry, "not a regular file")
 
 
-def load_documents(root: Path) -> tuple[list[LoadedDocument], list[SkippedFile]]:
+def load_documents(
+    root: Path, max_bytes: int = DEFAULT_MAX_BYTES
+) -> tuple[list[LoadedDocument], list[SkippedFile]]:
     """Load every supported file under ``root`` (recursively), sorted by source path.
 
     Unsupported and bad files are skipped (with a warning) and returned with the reason.
@@ -421,7 +446,7 @@ def load_documents(root: Path) -> tuple[list[LoadedDocument], list[SkippedFile]]
     documents: list[LoadedDocument] = []
     for path, _ in sorted(state.files.values(), key=lambda item: item[0].as_posix()):
         try:
-            documents.append(load_file(path, root))
+            documents.append(load_file(path, root, max_bytes))
         except DocumentError as exc:
             state.skip(path, str(exc))
     return documents, sorted(state.skipped, key=lambda s: s.source)

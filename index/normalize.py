@@ -9,6 +9,7 @@ keeps, for every normalised character, the span of original text it came from.
 from __future__ import annotations
 
 import unicodedata
+from array import array
 from dataclasses import dataclass
 
 _QUOTES = str.maketrans(
@@ -30,8 +31,8 @@ class Normalized:
     """
 
     text: str
-    starts: tuple[int, ...]
-    ends: tuple[int, ...]
+    starts: array[int]
+    ends: array[int]
 
     def original_span(self, start: int, end: int) -> tuple[int, int]:
         """Map the normalised span ``[start, end)`` to the original text's span."""
@@ -51,17 +52,29 @@ def fold(text: str) -> str:
 
 
 def normalize(text: str) -> Normalized:
-    """Normalise ``text``: NFKC, ASCII quotes, no invisibles, whitespace runs -> one space."""
+    """Normalise ``text``: NFKC, ASCII quotes, no invisibles, whitespace runs -> one space.
+
+    NFKC is applied to each base character together with the combining marks that follow
+    it, so decomposed text ("e" + U+0301) matches its composed form ("é").
+    """
     out: list[str] = []
-    starts: list[int] = []
-    ends: list[int] = []
+    starts = array("q")
+    ends = array("q")
     pending_space: int | None = None
-    for i, ch in enumerate(text):
-        if ch in _INVISIBLE:
-            continue
-        piece = ch if ch.isascii() else unicodedata.normalize("NFKC", ch).translate(_QUOTES)
+    i, n = 0, len(text)
+    while i < n:
+        j = i + 1
+        while j < n and unicodedata.combining(text[j]):
+            j += 1
+        cluster = text[i:j]
+        if cluster.isascii():
+            piece = cluster
+        else:
+            piece = unicodedata.normalize("NFKC", cluster).translate(_QUOTES)
         for p in piece:
-            if p.isspace() or p in _INVISIBLE:
+            if p in _INVISIBLE:
+                continue
+            if p.isspace():
                 if pending_space is None:
                     pending_space = i
                 continue
@@ -72,5 +85,6 @@ def normalize(text: str) -> Normalized:
             pending_space = None
             out.append(p)
             starts.append(i)
-            ends.append(i + 1)
-    return Normalized("".join(out), tuple(starts), tuple(ends))
+            ends.append(j)
+        i = j
+    return Normalized("".join(out), starts, ends)

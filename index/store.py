@@ -31,7 +31,12 @@ from typing import Any
 import faiss
 import numpy as np
 
-from index.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
+from index.errors import (
+    IndexCorruptError,
+    IndexMismatchError,
+    IndexNotFoundError,
+    IndexWriteError,
+)
 from index.models import Chunk, DocumentInfo
 
 log = logging.getLogger(__name__)
@@ -119,7 +124,20 @@ def current_version(index_dir: Path) -> Path | None:
 
 
 def write_index(index_dir: Path, data: IndexData) -> Path:
-    """Write ``data`` as a new version and make it the serving one, atomically."""
+    """Write ``data`` as a new version and make it the serving one, atomically.
+
+    Raises IndexWriteError (the previous version keeps serving) when the disk refuses.
+    """
+    try:
+        return _write_index(index_dir, data)
+    except OSError as exc:
+        raise IndexWriteError(
+            f"cannot write the index in {index_dir}: {exc.strerror or exc}; "
+            "the previous index is still in use"
+        ) from exc
+
+
+def _write_index(index_dir: Path, data: IndexData) -> Path:
     index_dir.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
     suffix = f"{stamp}-{secrets.token_hex(3)}"

@@ -126,6 +126,8 @@ def test_normalize_maps_back(text: str) -> None:
         ("ﬁne", "fine"),
         ("soft\u00adhyphen", "softhyphen"),
         ("zero\u200bwidth", "zerowidth"),
+        ("cafe\u0301", "café"),  # decomposed accents compose, as in a typed question
+        ("\u00af", "\u0304"),  # NFKC output holding a space stays stripped
         ("", ""),
     ],
 )

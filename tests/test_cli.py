@@ -161,3 +161,34 @@ def test_console_script_error_is_one_line(tmp_path: Path) -> None:
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert lines[-1].startswith("askdocs: error:") and "missing" in lines[-1]
     assert "Traceback" not in result.stderr
+
+
+def test_os_errors_are_one_line(
+    docs_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("x")
+    code = main(["index", "--source-docs", str(docs_dir), "--index-dir", str(not_a_folder)])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1 and "Traceback" not in err
+    assert str(not_a_folder) in err
+
+
+def test_broken_feedback_database_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    garbage = tmp_path / "feedback.sqlite3"
+    garbage.write_bytes(b"this is not a database" * 100)
+    monkeypatch.setenv("ASKDOCS_FEEDBACK_DB", str(garbage))
+    assert main(["feedback"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("askdocs: error: feedback database") and "Traceback" not in err
+
+
+def test_run_without_token_exits_1(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("ASKDOCS_DISCORD_TOKEN", raising=False)
+    monkeypatch.chdir(Path(__file__).parent)  # no .env here
+    assert main(["run"]) == 1
+    assert "ASKDOCS_DISCORD_TOKEN" in capsys.readouterr().err

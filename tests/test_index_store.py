@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from index.errors import (
     IndexCorruptError,
     IndexMismatchError,
     IndexNotFoundError,
+    IndexWriteError,
     SourceDocsError,
 )
 from index.store import build_faiss, current_version, read_index
@@ -98,7 +100,7 @@ def test_interrupted_build_keeps_previous_index(
         raise OSError("disk full")
 
     monkeypatch.setattr("index.store.faiss.write_index", crash)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(IndexWriteError, match="disk full"):
         _build(docs_dir, ix, embedder)
     monkeypatch.undo()
     assert current_version(ix) == serving
@@ -233,3 +235,53 @@ def test_faiss_type_by_size_and_hnsw_recall(n: int) -> None:
     recall = np.mean([len(set(t) & set(f)) / 10 for t, f in zip(truth, found, strict=True)])
     print(f"\nrecall@10 with {n} vectors ({type(approx).__name__}): {recall:.3f}")
     assert recall >= 0.95
+
+
+def test_plain_text_first_line_is_a_title_only_when_it_looks_like_one(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "rules.txt").write_text("Voice chat opens at 8 pm. Be kind to new members.\n")
+    (docs / "only-title.md").write_text("# Server Rules\n\n## Voice\n")
+    (docs / "notes.txt").write_text("The wiki lives at example.org/wiki.\nVoice opens at 8.\n")
+    data, report = _build(docs, tmp_path / "ix", embedder)
+    assert set(report.added) == {"rules.txt", "notes.txt"}
+    assert [(s.source, s.reason) for s in report.skipped] == [
+        ("only-title.md", "no text to index (only headings)")
+    ]
+    assert any("example.org/wiki" in c.text for c in data.chunks)
+    assert any("Voice chat opens at 8 pm" in c.text for c in data.chunks)
+
+
+def test_oversized_documents_are_skipped(tmp_path: Path, embedder: Embedder) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "small.txt").write_text("Small\n\nA small document about ferries.\n")
+    (docs / "huge.txt").write_text("Huge\n\n" + "A long line of words. " * 200)
+    _, report = _build(docs, tmp_path / "ix", embedder, max_doc_bytes=1000)
+    assert report.added == ("small.txt",)
+    assert report.skipped[0].source == "huge.txt" and "too large" in report.skipped[0].reason
+
+
+def test_stale_index_still_serves_while_another_process_builds(
+    docs_dir: Path, tmp_path: Path, embedder: Embedder
+) -> None:
+    ix = tmp_path / "ix"
+    _build(docs_dir, ix, embedder)
+    (docs_dir / "new.md").write_text("# New\n\nA new document.\n")
+    engine = Engine(EngineConfig(docs_dir, ix), embedder)
+    with build_lock(ix):  # as if `askdocs index` ran in another process
+        assert engine.open() is None
+    assert not engine.answer("Does Russia border North Korea?").abstained
+
+
+def test_index_serves_when_documents_folder_is_gone(
+    docs_dir: Path, tmp_path: Path, embedder: Embedder
+) -> None:
+    ix = tmp_path / "ix"
+    _build(docs_dir, ix, embedder)
+    shutil.rmtree(docs_dir)
+    engine = Engine(EngineConfig(docs_dir, ix), embedder)
+    assert engine.open() is None
+    assert not engine.answer("Does Russia border North Korea?").abstained
