@@ -13,3 +13,8 @@ class BotConfigError(BotError):
 
 class BotLoginError(BotError):
     """Discord refused to log the bot in (bad or revoked token)."""
+
+
+class BotConnectionError(BotError):
+    """Discord could not be reached, or dropped the connection for good (network, DNS,
+    firewall, an outage, or a gateway close code the client cannot recover from)."""

@@ -64,10 +64,19 @@ def reindex_embed(report: BuildReport) -> discord.Embed:
     return limits.fit_embed(embed)
 
 
+def failure_reason(error: Exception) -> str:
+    """What went wrong, for users: an engine error's own message; for a raw OSError (a disk
+    or permission failure the engine did not wrap) its reason and file, without the errno."""
+    if isinstance(error, OSError) and error.strerror:
+        where = f" ({error.filename})" if error.filename else ""
+        return f"cannot read or write the index files: {error.strerror}{where}"
+    return str(error) or type(error).__name__
+
+
 def reindex_failed_embed(error: Exception) -> discord.Embed:
     embed = discord.Embed(
         title="❌ Reindex failed — the previous index is still answering",
-        description=escape(str(error)),
+        description=escape(failure_reason(error)),
         colour=COLOUR_ERROR,
     )
     return limits.fit_embed(embed)
@@ -120,5 +129,9 @@ def help_embed(mention: str, answer_channels: Sequence[int]) -> discord.Embed:
     )
     if answer_channels:
         channels = " ".join(f"<#{cid}>" for cid in answer_channels)
-        embed.description += f"\n\nIn {channels} I answer every new message, no mention needed."
+        embed.description += (
+            f"\n\nIn {channels} I answer messages that look like questions, no mention "
+            "needed — and stay quiet when the documents don't cover them (mention me or use "
+            "`/ask` to always get a reply)."
+        )
     return limits.fit_embed(embed)

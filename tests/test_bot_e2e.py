@@ -5,26 +5,32 @@ fixture fails a test on any Discord API violation or ERROR log from discord*/bot
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import signal
+import socket
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import bot_fixtures
+import discord
 import pytest
+import yarl
 from fakediscord import FakeDiscord, Intent, MessageFlag
 from fakediscord import fixtures as fd_fixtures
 
 import index.engine as engine_module
+from bot import limits
 from bot.answers import CLOSEST_FIELD, SOURCE_FIELD
 from bot.app import run_bot, sync_commands
-from bot.errors import BotConfigError, BotLoginError
+from bot.errors import BotConfigError, BotConnectionError, BotError, BotLoginError
 from bot.feedback import NO_SOURCE, FeedbackStore
 from bot.settings import Settings
 from bot.views import DOWN_ID, UP_ID
 from index.engine import Engine
+from index.errors import AskdocsError
 
 fake_discord = fd_fixtures.fake_discord
 built_index = bot_fixtures.built_index
@@ -55,6 +61,19 @@ def embed_of(message: dict[str, Any]) -> dict[str, Any]:
 
 def field(embed: dict[str, Any], name: str) -> str:
     return next(f["value"] for f in embed["fields"] if f["name"] == name)
+
+
+def assert_embed_within_limits(embed: dict[str, Any]) -> None:
+    fields = embed.get("fields", [])
+    assert len(embed.get("title", "")) <= limits.EMBED_TITLE
+    assert len(embed.get("description", "")) <= limits.EMBED_DESCRIPTION
+    assert len(fields) <= limits.EMBED_FIELDS
+    assert all(len(f["name"]) <= limits.FIELD_NAME for f in fields)
+    assert all(len(f["value"]) <= limits.FIELD_VALUE for f in fields)
+    total = sum(len(embed.get(k, "")) for k in ("title", "description"))
+    total += len(embed.get("footer", {}).get("text", ""))
+    total += sum(len(f["name"]) + len(f["value"]) for f in fields)
+    assert total <= limits.EMBED_TOTAL
 
 
 def identify_intents(fake: FakeDiscord) -> int:
@@ -121,7 +140,7 @@ async def test_everyone_and_role_mentions_ping_nobody(
     final = await ask(fake_discord, question)
     assert final["mentions"] == [] and final["mention_roles"] == []
     assert not final["mention_everyone"]
-    assert "@\u200beveryone" in embed_of(final)["title"]
+    assert embed_of(final)["title"] == f"❓ {QUESTION}"  # mentions dropped from the question
     edits = fake_discord.requests_for("PATCH", EDIT_ORIGINAL)
     assert edits and all(r.json["allowed_mentions"] == {"parse": []} for r in edits)
     mid = await fake_discord.message(f"{fake_discord.bot_user.mention} @everyone {QUESTION}")
@@ -158,6 +177,72 @@ async def test_cooldown_notice_for_mentions_deletes_itself(
         "the cooldown notice to be deleted",
         timeout=TIMEOUT,
     )
+
+
+async def test_a_4000_character_question_is_answered_within_limits(
+    fake_discord: FakeDiscord, start_bot: BotFactory, engine: Engine
+) -> None:
+    engine.retriever.settings = dataclasses.replace(
+        engine.retriever.settings, max_question_chars=4000
+    )  # as the CLI configures it from the same setting
+    await start_bot(max_question_chars=4000)
+    filler = " Kim and Putin met in Vladivostok, and the talks went on for many hours."
+    question = (QUESTION + filler * 60)[:4000]
+    assert len(question) == 4000
+    final = await ask(fake_discord, question)
+    embed = embed_of(final)
+    assert_embed_within_limits(embed)
+    assert embed["title"].startswith(f"❓ {QUESTION}") and embed["title"].endswith("…")
+    fake_discord.assert_no_violations()
+
+
+async def test_a_6000_character_paragraph_is_answered_within_limits(
+    fake_discord: FakeDiscord, start_bot: BotFactory, engine: Engine
+) -> None:
+    sentences = [
+        f"In year {year} of the Quillby lantern records, the harbour master counted "
+        f"{year * 7 % 900 + 100} blue paper lanterns floating on the lake at midnight."
+        for year in range(1900, 1980)
+    ]
+    sentences[40] = (
+        "The Quillby lantern tradition was started in 1921 by the glassblower Ada Brisk."
+    )
+    # one block, no blank line: the chunker cuts it, the passage shown is the cut around the
+    # answer (cutting passages over Discord's limits is unit-tested on answer_embed)
+    paragraph = "  ".join(sentences)
+    assert len(paragraph) > 6000
+    text = f"# Quillby Lanterns\n\n## History\n\n{paragraph}\n"
+    (engine.config.docs_dir / "quillby-lanterns.md").write_text(text, encoding="utf-8")
+    await asyncio.to_thread(engine.reindex)
+    await start_bot()
+    final = await ask(fake_discord, "Who started the Quillby lantern tradition?")
+    embed = embed_of(final)
+    assert field(embed, SOURCE_FIELD).startswith("quillby-lanterns.md")
+    assert "**The Quillby lantern tradition was started in 1921" in embed["description"]
+    assert_embed_within_limits(embed)
+    fake_discord.assert_no_violations()
+
+
+async def test_mention_only_questions_are_refused_privately(
+    fake_discord: FakeDiscord, start_bot: BotFactory
+) -> None:
+    await start_bot()
+    bot_mention, rita = fake_discord.bot_user.mention, fake_discord.regular_user
+    admins = fake_discord.admin_role
+    for content in (
+        f"{bot_mention} {rita.mention} {admins.mention}",
+        f"{bot_mention} @everyone",
+        f"{bot_mention} <#{fake_discord.channel_id}> <:blob:123456789012345678> </ask:42>",
+    ):
+        mid = await fake_discord.message(content)
+        hint = await fake_discord.wait_message(after=mid, timeout=TIMEOUT)
+        assert "Ask me a question after the mention" in hint["content"], content
+    for question in (rita.mention, f"{admins.mention} @here 👍"):
+        iid = await fake_discord.slash_command("ask", {"question": question})
+        final = await fake_discord.wait_interaction_final(iid, timeout=TIMEOUT)
+        assert final["flags"] & MessageFlag.EPHEMERAL
+        assert "it has no words" in final["content"]
+    assert not any(m["embeds"] for m in fake_discord.bot_messages())
 
 
 # -- mentions, answer channels, forum posts --------------------------------------------------------
@@ -201,6 +286,44 @@ async def test_answer_channel_and_forum_posts_without_mention(
     await asyncio.sleep(0.3)
     assert fake_discord.bot_messages(fake_discord.channel_id) == []
     assert len(fake_discord.bot_messages(thread_id)) == 1  # the starter message, once
+
+
+async def test_answer_channel_answers_only_what_looks_like_a_question(
+    fake_discord: FakeDiscord, start_bot: BotFactory
+) -> None:
+    channel, forum = fake_discord.other_channel, fake_discord.forum_channel
+    await start_bot(answer_channel_ids=[channel.id, forum.id])
+    helper = fake_discord.helper_user
+    other = await fake_discord.message("good morning all", channel=channel, author=helper)
+    chat = [
+        await fake_discord.message(text, channel=channel)
+        for text in ("thanks!", "👍", "ok", f"{fake_discord.helper_user.mention} lol")
+    ]
+    # a reply to another person's message is conversation, even when it reads like a question
+    reply = await fake_discord.message(
+        "How did Kim travel to Russia?", channel=channel, reply_to=other
+    )
+    bread = await fake_discord.message("How do I bake sourdough bread?", channel=channel)
+    real = await fake_discord.message("How did Kim travel to Russia?", channel=channel)
+    answer = await fake_discord.wait_message(channel_id=channel.id, after=real, timeout=TIMEOUT)
+    assert field(embed_of(answer), SOURCE_FIELD).startswith(DOC)
+    # the uncovered unprompted question stays quiet; a mention or a forum post always answers
+    await fake_discord.message(f"{fake_discord.bot_user.mention} How do I bake bread?")
+    embed = embed_of(
+        await fake_discord.wait_message(channel_id=fake_discord.channel_id, timeout=TIMEOUT)
+    )
+    assert "don't cover" in embed["description"]
+    thread_id = await fake_discord.forum_post("Bread", "How do I bake bread?")
+    posted = await fake_discord.wait_message(channel_id=thread_id, timeout=TIMEOUT)
+    assert "don't cover" in embed_of(posted)["description"]
+    await asyncio.sleep(0.2)
+    replied_to = [
+        int(m["message_reference"]["message_id"])
+        for m in fake_discord.bot_messages(channel.id)
+        if m.get("message_reference")
+    ]
+    assert replied_to == [real]
+    assert not {other, reply, bread, *chat} & set(replied_to)
 
 
 async def test_answer_in_thread(fake_discord: FakeDiscord, start_bot: BotFactory) -> None:
@@ -298,6 +421,80 @@ async def test_failed_reindex_keeps_the_old_index_serving(
     assert field(embed_of(await ask(fake_discord, QUESTION)), SOURCE_FIELD).startswith(DOC)
 
 
+@pytest.mark.parametrize(
+    ("error", "shown"),
+    [
+        (AskdocsError("cannot write the index: disk full"), "cannot write the index: disk full"),
+        (
+            OSError(28, "No space left on device", "/srv/askdocs/index"),
+            "cannot read or write the index files: No space left on device (/srv/askdocs/index)",
+        ),
+    ],
+)
+async def test_reindex_write_failure_shows_the_reason(
+    fake_discord: FakeDiscord,
+    start_bot: BotFactory,
+    engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+    error: Exception,
+    shown: str,
+) -> None:
+    def fail() -> None:
+        raise error
+
+    await start_bot()
+    monkeypatch.setattr(engine, "reindex", fail)
+    iid = await fake_discord.slash_command("reindex", user=fake_discord.admin_user)
+    report = await fake_discord.wait_interaction_final(iid, timeout=TIMEOUT)
+    assert report["flags"] & MessageFlag.EPHEMERAL
+    failed = embed_of(report)
+    assert "failed" in failed["title"]
+    assert failed["description"].replace("\\", "") == shown
+    assert field(embed_of(await ask(fake_discord, QUESTION)), SOURCE_FIELD).startswith(DOC)
+
+
+async def test_long_reindex_posts_its_report_in_the_channel_when_the_token_expired(
+    fake_discord: FakeDiscord,
+    start_bot: BotFactory,
+    engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    release = threading.Event()
+    real_reindex = engine.reindex
+
+    def slow_reindex() -> Any:
+        release.wait(TIMEOUT)
+        return real_reindex()
+
+    monkeypatch.setattr(engine, "reindex", slow_reindex)
+    await start_bot()
+    (engine.config.docs_dir / NEW_DOC).write_text(NEW_DOC_TEXT, encoding="utf-8")
+    iid = await fake_discord.slash_command("reindex", user=fake_discord.admin_user)
+    await fake_discord.wait_interaction_ack(iid, timeout=TIMEOUT)
+    fake_discord.interactions[iid].created -= 16 * 60  # the build "took" 16 minutes
+    release.set()
+    posted = await fake_discord.wait_message(
+        channel_id=fake_discord.channel_id, predicate=lambda m: bool(m["embeds"]), timeout=TIMEOUT
+    )
+    assert "/reindex" in posted["content"] and "Alice" in posted["content"]
+    assert posted["mentions"] == [] and not posted["mention_everyone"]
+    assert NEW_DOC in field(embed_of(posted), "Added")
+    edits = fake_discord.requests_for("PATCH", EDIT_ORIGINAL)
+    assert [r.status for r in edits] == [401]  # tried the private reply first
+
+
+async def test_reindex_past_the_deadline_goes_straight_to_the_channel(
+    fake_discord: FakeDiscord, start_bot: BotFactory
+) -> None:
+    bot = await start_bot()
+    cog: Any = bot.get_cog("AdminCog")
+    cog.reply_deadline = 0.0  # as if the build had taken 14 minutes
+    await fake_discord.slash_command("reindex", user=fake_discord.admin_user)
+    posted = await fake_discord.wait_message(channel_id=fake_discord.channel_id, timeout=TIMEOUT)
+    assert "up to date" in embed_of(posted)["title"]
+    assert fake_discord.requests_for("PATCH", EDIT_ORIGINAL) == []
+
+
 # -- feedback -------------------------------------------------------------------------------------
 async def test_feedback_buttons_store_and_change_votes_across_a_restart(
     fake_discord: FakeDiscord, start_bot: BotFactory, tmp_path: Path
@@ -368,6 +565,71 @@ async def test_rejected_token_is_a_login_error(
     assert "\n" not in str(info.value) and "nope" not in str(info.value)
     with pytest.raises(BotLoginError):
         await asyncio.wait_for(sync_commands(settings), TIMEOUT)
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def test_unreachable_discord_is_a_one_line_connection_error(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port = closed_port()
+    monkeypatch.setattr(discord.http.Route, "BASE", f"http://127.0.0.1:{port}/api/v10")
+    monkeypatch.setattr(
+        discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(f"ws://127.0.0.1:{port}/")
+    )
+    token = "MTIz.secret-token.value"
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        discord_token=token,
+        source_docs=tmp_path / "docs",
+        index_dir=tmp_path / "index",
+        feedback_db=tmp_path / "feedback.sqlite3",
+    )
+    for entry_point in (sync_commands(settings), run_bot(settings, engine)):
+        with pytest.raises(BotConnectionError) as info:
+            await asyncio.wait_for(entry_point, TIMEOUT)
+        message = str(info.value)
+        assert message.startswith("cannot reach Discord (") and "check the network" in message
+        assert str(port) in message
+        assert "\n" not in message and token not in message and "secret" not in message
+
+
+@pytest.mark.parametrize(
+    ("code", "error", "text"),
+    [
+        (4013, BotConnectionError, "close code 4013: invalid intents"),
+        (4004, BotLoginError, "rejected"),
+    ],
+)
+async def test_fatal_gateway_close_stops_run_bot_with_a_one_line_error(
+    fake_discord: FakeDiscord,
+    engine: Engine,
+    tmp_path: Path,
+    code: int,
+    error: type[BotError],
+    text: str,
+) -> None:
+    settings = bot_fixtures.make_settings(fake_discord, tmp_path)
+    task = asyncio.create_task(run_bot(settings, engine))
+    await fake_discord.wait_ready(timeout=TIMEOUT)
+    await fake_discord.drop_gateway(code)
+    with pytest.raises(error, match=text) as info:
+        await asyncio.wait_for(task, TIMEOUT)
+    assert "\n" not in str(info.value) and fake_discord.token not in str(info.value)
+
+
+async def test_sync_to_a_guild_the_bot_is_not_in_is_a_config_error(
+    fake_discord: FakeDiscord, tmp_path: Path
+) -> None:
+    settings = bot_fixtures.make_settings(fake_discord, tmp_path, dev_guild_id=1234)
+    with pytest.raises(BotConfigError, match="Missing Access") as info:
+        await asyncio.wait_for(sync_commands(settings), TIMEOUT)
+    assert "invite the bot" in str(info.value) and "\n" not in str(info.value)
 
 
 async def test_sync_commands_to_the_dev_guild(fake_discord: FakeDiscord, tmp_path: Path) -> None:

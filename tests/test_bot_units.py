@@ -8,7 +8,9 @@ import io
 import threading
 import time
 from collections.abc import Sequence
+from types import SimpleNamespace
 
+import aiohttp
 import discord
 import pytest
 from hypothesis import given, settings
@@ -26,14 +28,23 @@ from bot.answers import (
     quote_passage,
     unescape,
 )
+from bot.app import connection_error
 from bot.batching import MicroBatcher
 from bot.cooldown import Cooldown
+from bot.errors import BotConfigError, BotConnectionError, BotLoginError
 from bot.feedback import NO_SOURCE, FeedbackStore, format_summary, hash_user
 from bot.permissions import may_reindex
-from bot.questions import mentions_user, short, strip_mentions
-from bot.reports import reindex_embed, retry_message, sources_embed
+from bot.questions import (
+    answer_unprompted,
+    clean_question,
+    looks_like_question,
+    mentions_user,
+    replies_to_someone_else,
+    short,
+)
+from bot.reports import failure_reason, reindex_embed, retry_message, sources_embed
 from bot.settings import Settings
-from index.errors import IndexNotFoundError, QuestionError
+from index.errors import AskdocsError, IndexNotFoundError, QuestionError
 from index.models import Answer, BuildReport, DocumentInfo, Passage, SkippedFile
 
 TEXT = st.text(
@@ -239,13 +250,154 @@ def test_retry_message_rounds_up() -> None:
 
 
 # -- questions from messages ----------------------------------------------------------------------
-def test_strip_mentions() -> None:
-    assert strip_mentions("<@123> when was   the summit?", 123) == "when was the summit?"
-    assert strip_mentions("hey <@!123> what? <@123>", 123) == "hey what?"
-    assert strip_mentions("<@123>", 123) == ""
-    assert strip_mentions("<@999> hi", 123) == "<@999> hi"
-    assert mentions_user("yo <@!123>", 123) and not mentions_user("yo <@1234>", 123)
+def test_mentions_user_and_short() -> None:
+    assert mentions_user("yo <@!123>", 123) and mentions_user("<@123> hi", 123)
+    assert not mentions_user("yo <@1234>", 123) and not mentions_user("<@&123>", 123)
     assert short("a " * 100).endswith("…")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("<@123> when was   the summit?", "when was the summit?"),
+        ("hey <@!123> what? <@123>", "hey what?"),
+        ("who is <@42>?", "who is?"),
+        ("line one <#7>\n\n<@&9>\nline two", "line one\nline two"),
+        ("mail me@here.com about <:blob:1234>", "mail me@here.com about"),
+        ("use </ask:99> or </config set:12> please", "use or please"),
+        # nothing meaningful left: the question is empty
+        ("<@123>", ""),
+        ("<@123> <@!456> <@&789>", ""),
+        ("@everyone @here", ""),
+        ("<#1> <a:dance:2> <:ok:3>  </help:4>", ""),
+        ("<@123> 👍 ?!", ""),
+        ("   \n\t ", ""),
+        # a digit or a letter in any script is meaningful
+        ("<@123> 42", "42"),
+        ("<@123> 何時ですか", "何時ですか"),
+    ],
+)
+def test_clean_question(text: str, expected: str) -> None:
+    assert clean_question(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("When did the Hanoi summit break down?", True),
+        ("summit date?", True),  # a question mark
+        ("summit date? 🙂", True),
+        ("how", True),  # a question word
+        ("Does it work", True),
+        ("should I reinstall", True),
+        ("the summit broke down in Hanoi", True),  # four words or more
+        ("thanks!", False),
+        ("ok", False),
+        ("", False),
+        ("lol same", False),
+        ("see you soon", False),
+        ("howdy folks", False),  # "howdy" is not "how"
+    ],
+)
+def test_looks_like_question(text: str, expected: bool) -> None:
+    assert looks_like_question(text) is expected
+
+
+@pytest.mark.parametrize(
+    ("question", "replies_to_other", "expected"),
+    [
+        ("How did Kim travel to Russia?", False, True),
+        ("How did Kim travel to Russia?", True, False),  # people talking to each other
+        ("thanks!", False, False),
+        (clean_question("👍"), False, False),
+        (clean_question("<@5> ok"), False, False),
+        ("", False, False),
+    ],
+)
+def test_answer_unprompted(question: str, replies_to_other: bool, expected: bool) -> None:
+    assert answer_unprompted(question, replies_to_other=replies_to_other) is expected
+
+
+@pytest.mark.parametrize(
+    ("replied_author", "is_reply", "expected"),
+    [
+        (None, False, False),  # not a reply at all
+        (2, True, True),  # another person's message
+        (None, True, True),  # unknown or deleted: someone else's
+        (1, True, False),  # the author's own message
+        (99, True, False),  # the bot's answer: a follow-up question
+    ],
+)
+def test_replies_to_someone_else(
+    replied_author: int | None, is_reply: bool, expected: bool
+) -> None:
+    assert replies_to_someone_else(1, 99, replied_author, is_reply=is_reply) is expected
+
+
+# -- connection errors ----------------------------------------------------------------------------
+TOKEN = "MTIz.secret-token.value"
+
+
+def http_error(status: int, reason: str, message: object) -> discord.HTTPException:
+    response = SimpleNamespace(status=status, reason=reason)
+    cls = discord.Forbidden if status == 403 else discord.HTTPException
+    if status >= 500:
+        cls = discord.DiscordServerError
+    return cls(response, message)  # type: ignore[arg-type]
+
+
+def connector_error(error: OSError) -> aiohttp.ClientConnectorError:
+    key = SimpleNamespace(host="discord.com", port=443, ssl=True)
+    return aiohttp.ClientConnectorError(key, error)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("exc", "kind", "text"),
+    [
+        (connector_error(ConnectionRefusedError(111, "Connect call failed")), BotConnectionError,
+         "cannot reach Discord (Cannot connect to host discord.com:443"),
+        (aiohttp.ClientConnectorDNSError(
+            SimpleNamespace(host="discord.com", port=443, ssl=True),  # type: ignore[arg-type]
+            OSError(-2, "Name or service not known"),
+        ), BotConnectionError, "DNS lookup failed"),
+        (OSError(101, "Network is unreachable"), BotConnectionError, "Network is unreachable"),
+        (TimeoutError(), BotConnectionError, "timed out"),
+        (aiohttp.ServerDisconnectedError(), BotConnectionError, "cannot reach Discord"),
+        (discord.GatewayNotFound(), BotConnectionError, "gateway"),
+        (http_error(503, "Service Unavailable", "upstream connect error"), BotConnectionError,
+         "Discord is having trouble (HTTP 503 Service Unavailable: upstream connect error)"),
+        (http_error(403, "Forbidden", {"code": 50001, "message": "Missing Access",
+                                        "errors": {"a": {"_errors": [{"code": "X", "message":
+                                                                      "line\ntwo"}]}}}),
+         BotConnectionError, "Discord refused the request (HTTP 403 Forbidden: Missing Access"),
+        (http_error(400, "Bad Request", f"bad token {TOKEN}"), BotConnectionError, "[token]"),
+        (discord.ConnectionClosed(None, shard_id=None, code=4013),  # type: ignore[arg-type]
+         BotConnectionError, "close code 4013: invalid intents"),
+        (discord.ConnectionClosed(None, shard_id=None, code=4004),  # type: ignore[arg-type]
+         BotLoginError, "rejected the bot token"),
+        (discord.LoginFailure(), BotLoginError, "ASKDOCS_DISCORD_TOKEN"),
+        (discord.PrivilegedIntentsRequired(None), BotConfigError, "Message Content intent"),
+    ],
+)  # fmt: skip
+def test_connection_errors_become_one_line_bot_errors(
+    exc: BaseException, kind: type[Exception], text: str
+) -> None:
+    error = connection_error(exc, TOKEN)
+    assert type(error) is kind
+    message = str(error)
+    assert text in message
+    assert "\n" not in message and TOKEN not in message and len(message) < 300
+
+
+def test_failure_reason() -> None:
+    disk = OSError(28, "No space left on device", "/srv/index/vectors.npy")
+    assert failure_reason(disk) == (
+        "cannot read or write the index files: No space left on device (/srv/index/vectors.npy)"
+    )
+    assert failure_reason(AskdocsError("cannot write the index: disk full")) == (
+        "cannot write the index: disk full"
+    )
+    assert failure_reason(OSError("odd")) == "odd"
 
 
 # -- cooldown -------------------------------------------------------------------------------------

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+import time
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.answers import escape
 from bot.permissions import may_reindex
 from bot.reports import reindex_embed, reindex_failed_embed
 from index.errors import AskdocsError, BuildInProgressError
@@ -24,12 +26,17 @@ BUSY = (
     "⏳ A reindex is already running — I keep answering from the current index meanwhile. "
     "Try again when it has finished."
 )
+# Interaction tokens expire 15 minutes after the command; past this, the report goes to the
+# channel instead of the (private) command response.
+REPLY_DEADLINE = 14 * 60.0
+CHANNEL_REPORT = "📋 Report of the `/reindex` started by {name} (too late to answer it privately):"
 
 
 class AdminCog(commands.Cog):
     def __init__(self, bot: AskdocsBot) -> None:
         self.bot = bot
         self._running = False
+        self.reply_deadline = REPLY_DEADLINE
 
     @app_commands.command(name="reindex", description="Rebuild the index from the documents.")
     @app_commands.default_permissions(manage_guild=True)
@@ -53,17 +60,19 @@ class AdminCog(commands.Cog):
             await interaction.response.send_message(BUSY, ephemeral=True)
             return
         self._running = True
+        started = time.monotonic()
         try:
             await interaction.response.defer(thinking=True, ephemeral=True)
             log.info("reindex started by %s (id %s)", user, user.id)
             try:
                 report = await asyncio.to_thread(engine.reindex)
             except BuildInProgressError:
-                await interaction.edit_original_response(content=BUSY)
+                await self._report(interaction, started, content=BUSY)
                 return
-            except AskdocsError as exc:
+            except (AskdocsError, OSError) as exc:
+                # OSError: a write failure the engine did not wrap (disk full, permissions)
                 log.warning("reindex failed, the previous index keeps serving: %s", exc)
-                await interaction.edit_original_response(embed=reindex_failed_embed(exc))
+                await self._report(interaction, started, embed=reindex_failed_embed(exc))
                 return
             log.info(
                 "reindex done in %.1f s: %d added, %d changed, %d removed, %d skipped, %d chunks",
@@ -74,9 +83,35 @@ class AdminCog(commands.Cog):
                 len(report.skipped),
                 report.chunks,
             )
-            await interaction.edit_original_response(embed=reindex_embed(report))
+            await self._report(interaction, started, embed=reindex_embed(report))
         finally:
             self._running = False
+
+    async def _report(
+        self, interaction: discord.Interaction, started: float, **message: Any
+    ) -> None:
+        """Put the outcome in the deferred (private) response, or — when its token has expired
+        or is about to (long builds), or editing it fails — in the channel, so it is not lost."""
+        if time.monotonic() - started < self.reply_deadline:
+            try:
+                await interaction.edit_original_response(**message)
+                return
+            except discord.HTTPException as exc:
+                log.warning("cannot edit the /reindex response (%s): posting in the channel", exc)
+        else:
+            log.info("/reindex outlived its response token: posting the report in the channel")
+        channel = interaction.channel
+        if not isinstance(channel, discord.abc.Messageable):
+            log.warning("no channel to post the /reindex report in; it is lost")
+            return
+        name = escape(interaction.user.display_name)
+        content = CHANNEL_REPORT.format(name=name)
+        if message.get("content"):
+            content += "\n" + message["content"]
+        try:
+            await channel.send(content=content, embed=message.get("embed"))
+        except discord.HTTPException as exc:
+            log.warning("cannot post the /reindex report in channel %s: %s", channel.id, exc)
 
 
 async def setup(bot: AskdocsBot) -> None:

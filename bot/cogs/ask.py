@@ -13,10 +13,18 @@ from discord.ext import commands
 
 from bot import limits
 from bot.answers import answer_embed
-from bot.questions import mentions_user, short, strip_mentions
+from bot.questions import (
+    NO_WORDS,
+    answer_unprompted,
+    clean_question,
+    mentions_user,
+    replies_to_someone_else,
+    short,
+)
 from bot.reports import question_error_message, retry_message
 from bot.views import FeedbackView
 from index.errors import AskdocsError, QuestionError
+from index.models import Answer
 from index.retriever import check_question
 
 if TYPE_CHECKING:
@@ -32,16 +40,17 @@ class AskCog(commands.Cog):
         self.bot = bot
         self.answer_channels = frozenset(bot.settings.answer_channel_ids)
 
-    async def compose(self, question: str) -> dict[str, Any]:
-        """The message (embed + feedback buttons, or an apology) answering ``question``."""
+    async def compose(self, question: str) -> tuple[dict[str, Any], Answer | None]:
+        """The message (embed + feedback buttons, or an apology) answering ``question``, and
+        the engine's answer (None when there is none)."""
         started = time.perf_counter()
         try:
             answer = await self.bot.ask(question)
         except QuestionError as exc:
-            return {"content": question_error_message(str(exc))}
+            return {"content": question_error_message(str(exc))}, None
         except AskdocsError as exc:
             log.warning("could not answer %r: %s", short(question), exc)
-            return {"content": f"⚠️ Sorry, I can't answer right now: {exc}"}
+            return {"content": f"⚠️ Sorry, I can't answer right now: {exc}"}, None
         log.info(
             "answered %r in %.0f ms (%s, confidence %.2f)",
             short(question),
@@ -49,14 +58,17 @@ class AskCog(commands.Cog):
             "abstained" if answer.abstained else answer.passages[0].source,
             answer.confidence,
         )
-        return {"embed": answer_embed(answer, self.bot.titles()), "view": FeedbackView()}
+        return {"embed": answer_embed(answer, self.bot.titles()), "view": FeedbackView()}, answer
 
     # -- /ask ----------------------------------------------------------------------------------
     @app_commands.command(name="ask", description="Ask a question; I answer with cited quotes.")
     @app_commands.describe(question="Your question, in plain words")
     async def ask(self, interaction: discord.Interaction, question: str) -> None:
+        words = clean_question(question)
         try:
-            cleaned = check_question(question, self.bot.settings.max_question_chars)
+            if question.strip() and not words:
+                raise QuestionError(NO_WORDS)
+            cleaned = check_question(words, self.bot.settings.max_question_chars)
         except QuestionError as exc:
             await interaction.response.send_message(
                 question_error_message(str(exc)), ephemeral=True
@@ -67,40 +79,61 @@ class AskCog(commands.Cog):
             await interaction.response.send_message(retry_message(retry_after), ephemeral=True)
             return
         await interaction.response.defer(thinking=True)
-        await deliver(interaction.edit_original_response, await self.compose(cleaned))
+        reply, _ = await self.compose(cleaned)
+        await deliver(interaction.edit_original_response, reply)
 
     # -- mentions, answer channels, forum posts ------------------------------------------------
-    def _in_answer_channel(self, message: discord.Message) -> bool:
+    def _is_forum_post(self, message: discord.Message) -> bool:
+        """The starter message of a new post in a forum answer channel (it has the thread's id)."""
         channel = message.channel
-        if channel.id in self.answer_channels:
-            return True
-        # a forum post: the starter message has the thread's id
         return (
             isinstance(channel, discord.Thread)
             and channel.parent_id in self.answer_channels
             and message.id == channel.id
         )
 
+    def _replies_to_other(self, message: discord.Message, bot_id: int) -> bool:
+        reference = message.reference
+        # discord.py's MessageReferenceType.reply is an alias of .default; forwards are not replies
+        is_reply = (
+            reference is not None and reference.type is not discord.MessageReferenceType.forward
+        )
+        replied = reference.resolved if reference is not None else None
+        return replies_to_someone_else(
+            message.author.id,
+            bot_id,
+            replied.author.id if isinstance(replied, discord.Message) else None,
+            is_reply=is_reply,
+        )
+
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
+        """Mentions and forum posts are always answered; other messages in answer channels
+        only when they look like questions (see :func:`bot.questions.answer_unprompted`)."""
         me = self.bot.user
         if me is None or message.author.bot or message.guild is None:
             return
         mentioned = mentions_user(message.content, me.id)
-        if not mentioned and not self._in_answer_channel(message):
+        forum_post = not mentioned and self._is_forum_post(message)
+        unprompted = not mentioned and not forum_post
+        if unprompted and message.channel.id not in self.answer_channels:
             return
-        question = strip_mentions(message.content, me.id)
-        if not question and isinstance(message.channel, discord.Thread) and not mentioned:
-            question = message.channel.name  # a forum post with only a title
+        question = clean_question(message.content)
+        if not question and forum_post:
+            question = clean_question(message.channel.name)  # a post with only a title
+        if unprompted and not answer_unprompted(
+            question, replies_to_other=self._replies_to_other(message, me.id)
+        ):
+            return
         try:
-            await self._answer_message(message, question, mentioned)
+            await self._answer_message(message, question, mentioned, unprompted=unprompted)
         except discord.HTTPException as exc:
             log.warning(
                 "could not answer message %s in %s: %s", message.id, message.channel.id, exc
             )
 
     async def _answer_message(
-        self, message: discord.Message, question: str, mentioned: bool
+        self, message: discord.Message, question: str, mentioned: bool, *, unprompted: bool
     ) -> None:
         if not question:
             if mentioned:
@@ -115,7 +148,10 @@ class AskCog(commands.Cog):
         if retry_after:
             await message.reply(retry_message(retry_after), delete_after=self.bot.notice_seconds)
             return
-        reply = await self.compose(cleaned)
+        reply, answer = await self.compose(cleaned)
+        if unprompted and answer is not None and answer.abstained:
+            log.info("not covered, staying quiet on unprompted message %s", message.id)
+            return
         if self.bot.settings.answer_in_thread and not isinstance(message.channel, discord.Thread):
             thread = await message.create_thread(name=limits.truncate(cleaned, limits.THREAD_NAME))
             await deliver(thread.send, reply)
