@@ -38,9 +38,11 @@ class Embedder:
     ``model_id`` is the configured name (what the index manifest records), not the resolved
     path, so an index stays valid when the virtualenv moves. Encoding is serialised with a
     lock: HF fast tokenizers are not safe to call from several threads at once.
+    Batches of 16 are the fastest on a 2-core CPU (25% more texts/s than 64, and ~150 MiB
+    less peak memory; measured on the Debian FAQ's chunks and sentences).
     """
 
-    def __init__(self, model: str = DEFAULT_MODEL, *, batch_size: int = 64) -> None:
+    def __init__(self, model: str = DEFAULT_MODEL, *, batch_size: int = 16) -> None:
         self.model_id = model
         self.batch_size = batch_size
         self._lock = threading.Lock()
