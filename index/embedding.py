@@ -79,17 +79,23 @@ class Embedder:
             return len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
 
     def encode(
-        self, texts: Sequence[str], progress: Callable[[int], None] | None = None
+        self,
+        texts: Sequence[str],
+        progress: Callable[[int], None] | None = None,
+        *,
+        batch_size: int | None = None,
     ) -> np.ndarray:
-        """Embed ``texts`` as L2-normalised float32 rows; ``progress(n)`` after each batch."""
+        """Embed ``texts`` as L2-normalised float32 rows; ``progress(n)`` after each batch.
+        ``batch_size`` overrides the default (short questions embed best all at once)."""
+        size = batch_size or self.batch_size
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # less padding per batch
-        for begin in range(0, len(order), self.batch_size):
-            rows = order[begin : begin + self.batch_size]
+        for begin in range(0, len(order), size):
+            rows = order[begin : begin + size]
             with self._lock:
                 vecs = self._model.encode(
                     [texts[i] for i in rows],
-                    batch_size=self.batch_size,
+                    batch_size=size,
                     normalize_embeddings=True,
                     convert_to_numpy=True,
                     show_progress_bar=False,

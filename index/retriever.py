@@ -99,7 +99,7 @@ class Retriever:
         cleaned = [check_question(q, self.settings.max_question_chars) for q in questions]
         if not cleaned:
             return []
-        vectors = self.embedder.encode([fold(q) for q in cleaned])
+        vectors = self.embedder.encode([fold(q) for q in cleaned], batch_size=len(cleaned))
         k = self.settings.top_k if top_k is None else max(1, top_k)
         return [self._answer(q, v, k) for q, v in zip(cleaned, vectors, strict=True)]
 
