@@ -10,6 +10,7 @@ import discord
 
 from bot import limits
 from bot.feedback import NO_SOURCE
+from bot.render import citation
 from index.models import Answer, Passage
 
 QUESTION_PREFIX = "❓ "
@@ -42,12 +43,8 @@ def unescape(text: str) -> str:
 
 
 def cite(passage: Passage, titles: Mapping[str, str] | None = None) -> str:
-    """``file.txt › Section › Subsection`` (the document's title heading is left out)."""
-    heading = list(passage.heading)
-    title = (titles or {}).get(passage.source)
-    if heading and (heading[0] == title or (title is None and len(heading) > 1)):
-        heading = heading[1:]
-    return " › ".join([passage.source, *heading])
+    """``file.txt › Section › Subsection`` (see :func:`bot.render.citation`)."""
+    return citation(passage, titles)
 
 
 def confidence_label(confidence: float) -> tuple[str, discord.Colour]:
