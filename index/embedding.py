@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import numpy as np
 
@@ -68,10 +67,6 @@ class Embedder:
         log.info(
             "loaded embedding model %s (dim %d, %d tokens)", model, self.dimension, self.max_tokens
         )
-
-    @property
-    def is_local_path(self) -> bool:
-        return Path(self.model_id).exists()
 
     def count_tokens(self, text: str) -> int:
         """Word pieces in ``text``, without special tokens."""

@@ -38,17 +38,8 @@ class RetrievalSettings:
 @dataclass(frozen=True, slots=True)
 class _Scored:
     chunk: int
-    dense: float
-    sentence: float
-    heading: float
-    best_sentence: int  # index into chunk.sentences
-    sentence_sims: tuple[float, ...]
-    lexical: float
+    relevance: float  # max of the chunk, best-sentence and heading cosines
     fused: float
-
-    @property
-    def relevance(self) -> float:
-        return max(self.dense, self.sentence, self.heading)
 
 
 def check_question(question: str, max_chars: int) -> str:
@@ -117,7 +108,8 @@ class Retriever:
         abstained = best.relevance < self.settings.abstain_below
         chosen = _diverse(ranked, self.data.chunks, top_k)
         passages = tuple(
-            self._passage(s, highlight=(i == 0 and not abstained)) for i, s in enumerate(chosen)
+            self._passage(s, qvec if i == 0 and not abstained else None)
+            for i, s in enumerate(chosen)
         )
         text = "" if abstained else passages[0].highlighted_text
         return Answer(question, abstained, round(confidence, 4), text, passages)
@@ -161,32 +153,22 @@ class Retriever:
         if not self.data.chunks:
             return []
         ids, feats = self.features(query, qvec)
-        weights = np.asarray(self.settings.weights, dtype=np.float32)
-        fused = feats @ weights
-        scored = []
-        for row, c in enumerate(ids):
-            lo, hi = self.data.sentence_offsets[c], self.data.sentence_offsets[c + 1]
-            sims = self.data.sentence_vectors[lo:hi] @ qvec
-            scored.append(
-                _Scored(
-                    chunk=int(c),
-                    dense=float(feats[row, 0]),
-                    sentence=float(feats[row, 1]),
-                    heading=float(feats[row, 2]),
-                    best_sentence=int(np.argmax(sims)) if len(sims) else 0,
-                    sentence_sims=tuple(float(x) for x in sims),
-                    lexical=float(feats[row, 3]),
-                    fused=float(fused[row]),
-                )
-            )
+        fused = feats @ np.asarray(self.settings.weights, dtype=np.float32)
+        relevance = feats[:, :3].max(axis=1)
+        scored = [
+            _Scored(int(c), float(relevance[row]), float(fused[row])) for row, c in enumerate(ids)
+        ]
         scored.sort(key=lambda s: (-s.fused, s.chunk))
         return scored
 
-    def _passage(self, scored: _Scored, *, highlight: bool) -> Passage:
+    def _passage(self, scored: _Scored, qvec: np.ndarray | None) -> Passage:
+        """The passage of ``scored``; its answer sentence(s) highlighted when ``qvec`` is given."""
         chunk = self.data.chunks[scored.chunk]
         highlights: tuple[tuple[int, int], ...] = ()
-        if highlight and chunk.display_sentences:
-            highlights = _pick_sentences(scored, chunk, self.settings.highlight_margin)
+        if qvec is not None and chunk.display_sentences:
+            lo, hi = self.data.sentence_offsets[scored.chunk : scored.chunk + 2]
+            sims = self.data.sentence_vectors[lo:hi] @ qvec
+            highlights = _pick_sentences(sims, chunk, self.settings.highlight_margin)
         return Passage(
             source=chunk.source,
             heading=chunk.heading,
@@ -202,11 +184,10 @@ def _lexical_text(chunk: Chunk) -> str:
     return HEADING_SEPARATOR.join(chunk.heading) + "\n" + chunk.text
 
 
-def _pick_sentences(scored: _Scored, chunk: Chunk, margin: float) -> tuple[tuple[int, int], ...]:
+def _pick_sentences(sims: np.ndarray, chunk: Chunk, margin: float) -> tuple[tuple[int, int], ...]:
     """The best sentence, plus a neighbour that scores within ``margin`` of it."""
-    best = scored.best_sentence
+    best = int(np.argmax(sims))
     picked = [best]
-    sims = scored.sentence_sims
     for neighbour in (best - 1, best + 1):
         if 0 <= neighbour < len(sims) and sims[neighbour] >= sims[best] - margin:
             picked.append(neighbour)
