@@ -28,11 +28,9 @@ def test_env_example_loads_as_a_dotenv(tmp_path: Path, monkeypatch: pytest.Monke
 
 @pytest.mark.parametrize(
     ("raw", "ids"),
-    [("1,2,3", [1, 2, 3]), ("1 2", [1, 2]), (" 7 , 8 ", [7, 8]), ("[4, 5]", [4, 5])],
+    [("1,2,3", [1, 2, 3]), ("1 2", [1, 2]), (" 7 , 8 ", [7, 8]), ("4,", [4])],
 )
 def test_id_lists(raw: str, ids: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
-    if raw.startswith("["):
-        raw = raw.strip("[]")
     monkeypatch.setenv("ASKDOCS_ADMIN_ROLE_IDS", raw)
     assert Settings(_env_file=None).admin_role_ids == ids
 
