@@ -15,9 +15,9 @@ import logging
 from collections.abc import Sequence
 from typing import Protocol
 
+from index.engine import check_question
 from index.errors import QuestionError
 from index.models import Answer
-from index.retriever import check_question
 
 log = logging.getLogger(__name__)
 

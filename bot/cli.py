@@ -12,7 +12,7 @@ import logging
 import os
 import sqlite3
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -93,8 +93,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = _settings(args)
     except ValidationError as exc:
         first = exc.errors()[0]
-        name = "ASKDOCS_" + str(first["loc"][0]).upper() if first["loc"] else "setting"
-        _fail(f"invalid setting {name}: {first['msg']}")
+        message = str(first["msg"]).removeprefix("Value error, ")
+        if first["loc"]:
+            message = f"ASKDOCS_{str(first['loc'][0]).upper()}: {message}"
+        _fail(f"invalid setting {message}")
         return EXIT_USAGE
     level = (
         settings.log_level
@@ -117,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _fail(str(exc))
         return EXIT_USAGE
     except AskdocsError as exc:
-        _fail(str(exc))
+        _fail(str(exc) + cli_hint(exc))
         return EXIT_ERROR
     except OSError as exc:  # a path that is not what it should be, a full disk...
         where = f" ({exc.filename})" if exc.filename else ""
@@ -131,6 +133,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def cli_hint(exc: Exception) -> str:
+    """What the terminal user can do about an engine error (the engine names no flags)."""
+    from index import errors
+
+    hints: tuple[tuple[type[Exception], str], ...] = (
+        (errors.IndexNotFoundError, " (run `askdocs index` to build it)"),
+        (errors.IndexCorruptError, " (run `askdocs index --full` to rebuild it)"),
+        (errors.IndexMismatchError, " (run `askdocs index --full` to rebuild it)"),
+        (errors.SourceDocsError, " (set --source-docs or ASKDOCS_SOURCE_DOCS)"),
+        (
+            errors.ModelLoadError,
+            ". Set ASKDOCS_MODEL to a sentence-transformers model name or a local folder "
+            "(downloads are off unless HF_HUB_OFFLINE=0)",
+        ),
+    )
+    return next((hint for kind, hint in hints if isinstance(exc, kind)), "")
+
+
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     engine = make_engine(settings)
     report = engine.reindex(full=args.full, progress=_ProgressBar())
@@ -138,30 +158,81 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    from index.retriever import check_question
+ASK_BATCH = 64
+"""Questions answered per engine call when reading standard input (bounds memory)."""
 
-    questions = list(args.questions)
-    if not questions:
-        if sys.stdin.isatty():
-            raise UsageError('no question given: askdocs ask "your question" (or pipe lines)')
-        questions = [line.strip() for line in sys.stdin if line.strip()]
-        if not questions:
-            raise UsageError("no question on standard input")
-    for q in questions:
-        check_question(q, settings.max_question_chars)
+
+def _stdin_questions(skipped: list[int]) -> Iterator[str]:
+    """Non-empty lines of standard input; a line that is not UTF-8 is reported, its number
+    added to ``skipped``, and passed over."""
+    for number, raw in enumerate(sys.stdin.buffer, start=1):
+        try:
+            line = raw.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            _fail(f"line {number} of standard input is not valid UTF-8 text: skipped")
+            skipped.append(number)
+            continue
+        if line:
+            yield line
+
+
+def _batches(questions: Iterable[str], size: int) -> Iterator[list[str]]:
+    batch: list[str] = []
+    for question in questions:
+        batch.append(question)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    """Answer questions from the arguments or, in bounded batches, from standard input;
+    a bad stdin line is reported and skipped (exit status 2) and the rest answered."""
+    from index.errors import QuestionError
+
+    config = settings.engine_config()
+    for number, q in enumerate(args.questions, start=1):
+        if not _is_text(q):
+            raise UsageError(f"question {number} is not valid UTF-8 text")
+        config.check_question(q)
+    if not args.questions and sys.stdin.isatty():
+        raise UsageError('no question given: askdocs ask "your question" (or pipe lines)')
     engine = make_engine(settings)
     report = engine.open(progress=_ProgressBar())
     if report is not None:
         log.info("index built: %d chunks in %.2fs", report.chunks, report.seconds)
     top_k = args.top_k or settings.top_k
     color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    for i, answer in enumerate(engine.answer_many(questions, top_k=top_k)):
-        if args.json:
-            _out(answer_json_line(answer))
-        else:
-            _out(("\n" if i else "") + answer_text(answer, color=color))
-    return EXIT_OK
+    skipped: list[int] = []
+    questions = args.questions or _stdin_questions(skipped)
+    answered = bad = 0
+    for batch in _batches(questions, ASK_BATCH):
+        good = []
+        for q in batch:
+            try:
+                good.append(config.check_question(q))
+            except QuestionError as exc:  # one bad stdin line must not cost the others
+                _fail(f"{exc}: {q[:60]!r} skipped")
+                bad += 1
+        for answer in engine.answer_many(good, top_k=top_k):
+            text = answer_json_line(answer) if args.json else answer_text(answer, color=color)
+            _out(text if args.json or not answered else "\n" + text)
+            answered += 1
+    if not answered and not bad and not skipped:
+        raise UsageError("no question on standard input")
+    return EXIT_USAGE if bad or skipped else EXIT_OK
+
+
+def _is_text(arg: str) -> bool:
+    """Whether a command-line argument decoded as UTF-8 (undecodable bytes arrive as
+    lone surrogates)."""
+    try:
+        arg.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
@@ -214,45 +285,13 @@ def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def make_engine(settings: Settings) -> Engine:
-    """Build the engine (loads the embedding model) from settings."""
-    from index.chunking import ChunkerSettings
-    from index.errors import SourceDocsError
+    """Build the engine (loads the embedding model) from settings; fails first, before the
+    slow model load, when there are neither documents nor an index."""
+    from index.engine import Engine, check_docs_dir
 
-    if not settings.source_docs.is_dir() and not _has_index(settings.index_dir):
-        # fail before the slow model load
-        raise SourceDocsError(
-            f"documents folder not found: {settings.source_docs} "
-            "(set --source-docs or ASKDOCS_SOURCE_DOCS)"
-        )
-    from index.engine import Engine, EngineConfig
-    from index.retriever import RetrievalSettings
-
-    config = EngineConfig(
-        docs_dir=settings.source_docs,
-        index_dir=settings.index_dir,
-        model=settings.model,
-        chunker=ChunkerSettings(
-            target_tokens=settings.chunk_tokens, overlap_tokens=settings.chunk_overlap
-        ),
-        retrieval=RetrievalSettings(
-            top_k=settings.top_k,
-            abstain_below=settings.abstain_below,
-            max_question_chars=settings.max_question_chars,
-        ),
-        hnsw_threshold=settings.hnsw_threshold,
-        max_doc_bytes=int(settings.max_doc_mb * 1_000_000),
-    )
+    config = settings.engine_config()
+    check_docs_dir(config.docs_dir, config.index_dir)
     return Engine(config)
-
-
-def _has_index(index_dir: Path) -> bool:
-    from index.errors import AskdocsError
-    from index.store import current_version
-
-    try:
-        return current_version(index_dir) is not None
-    except AskdocsError:
-        return False
 
 
 def _settings(args: argparse.Namespace) -> Settings:

@@ -5,10 +5,33 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from index.engine import EngineConfig
+from index.errors import ConfigError
+
 IdList = Annotated[list[int], NoDecode]
+ENGINE = EngineConfig()  # the engine's defaults (and, through it, its limits)
+ENGINE_FIELDS = {
+    "source_docs": "docs_dir",
+    "index_dir": "index_dir",
+    "model": "model",
+    "chunk_tokens": "chunk_tokens",
+    "chunk_overlap": "chunk_overlap",
+    "top_k": "top_k",
+    "min_confidence": "min_confidence",
+    "max_question_chars": "max_question_chars",
+    "hnsw_threshold": "hnsw_threshold",
+    "max_doc_mb": "max_doc_mb",
+}
+"""Settings field -> EngineConfig field; the engine owns their defaults and limits."""
+
+
+def env_name(field: str) -> str:
+    """The environment variable of a Settings field (or of the engine field it maps to)."""
+    setting = next((k for k, v in ENGINE_FIELDS.items() if v == field), field)
+    return "ASKDOCS_" + setting.upper()
 
 
 class Settings(BaseSettings):
@@ -22,19 +45,17 @@ class Settings(BaseSettings):
         extra="ignore",
     )
 
-    # documents and index
-    source_docs: Path = Path("source_docs")
-    index_dir: Path = Path(".askdocs/index")
-    model: str = "all-MiniLM-L6-v2"
-    chunk_tokens: int = Field(128, ge=16, le=512)
-    chunk_overlap: int = Field(24, ge=0, le=256)
-    hnsw_threshold: int = Field(50_000, ge=1)
-    max_doc_mb: float = Field(10.0, gt=0)
-
-    # answering
-    top_k: int = Field(3, ge=1, le=10)
-    abstain_below: float = Field(0.38, ge=0.0, le=1.0)
-    max_question_chars: int = Field(1000, ge=10, le=4000)
+    # documents, index and answering: defaults and limits are the engine's (EngineConfig)
+    source_docs: Path = ENGINE.docs_dir
+    index_dir: Path = ENGINE.index_dir
+    model: str = ENGINE.model
+    chunk_tokens: int = ENGINE.chunk_tokens
+    chunk_overlap: int = ENGINE.chunk_overlap
+    hnsw_threshold: int = ENGINE.hnsw_threshold
+    max_doc_mb: float = ENGINE.max_doc_mb
+    top_k: int = ENGINE.top_k
+    min_confidence: float = ENGINE.min_confidence
+    max_question_chars: int = ENGINE.max_question_chars
 
     # Discord
     discord_token: SecretStr | None = None
@@ -57,13 +78,17 @@ class Settings(BaseSettings):
             return [part for part in value.replace(",", " ").split() if part]
         return value
 
-    @field_validator("chunk_overlap")
-    @classmethod
-    def _overlap_below_size(cls, value: int, info: object) -> int:
-        size = getattr(info, "data", {}).get("chunk_tokens", 128)
-        if value >= size:
-            raise ValueError("ASKDOCS_CHUNK_OVERLAP must be smaller than ASKDOCS_CHUNK_TOKENS")
-        return value
+    @model_validator(mode="after")
+    def _engine_accepts(self) -> Settings:
+        """Validate the engine's settings by the engine's own rules, once."""
+        try:
+            self.engine_config()
+        except ConfigError as exc:
+            raise ValueError(f"{env_name(exc.field)} {exc.reason}") from exc
+        return self
+
+    def engine_config(self) -> EngineConfig:
+        return EngineConfig(**{eng: getattr(self, name) for name, eng in ENGINE_FIELDS.items()})
 
     @property
     def feedback_path(self) -> Path:

@@ -12,11 +12,13 @@ from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from index.errors import ConfigError
 from index.models import Chunk, LoadedDocument
 from index.normalize import Normalized, normalize
-from index.sentences import split_sentences
+from index.sentences import common_words, split_sentences
 
 TokenCounter = Callable[[str], int]
+MIN_CHUNK_TOKENS = 16
 BLOCK_SEPARATOR = "\n\n"
 HEADING_SEPARATOR = " > "
 
@@ -34,12 +36,14 @@ class ChunkerSettings:
     max_heading_tokens: int = 48
 
     def __post_init__(self) -> None:
-        if not 8 <= self.target_tokens <= self.max_tokens:
-            raise ValueError("target_tokens must be between 8 and max_tokens")
+        if not MIN_CHUNK_TOKENS <= self.target_tokens <= self.max_tokens:
+            raise ConfigError(
+                "chunk_tokens", f"must be between {MIN_CHUNK_TOKENS} and {self.max_tokens}"
+            )
         if not 0 <= self.overlap_tokens < self.target_tokens:
-            raise ValueError("overlap_tokens must be >= 0 and below target_tokens")
+            raise ConfigError("chunk_overlap", "must be at least 0 and below chunk_tokens")
         if not 0 <= self.max_heading_tokens <= self.max_tokens // 2:
-            raise ValueError("max_heading_tokens must be at most half of max_tokens")
+            raise ConfigError("max_heading_tokens", "must be at most half of max_tokens")
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +126,7 @@ def chunk_document(
     """Split ``doc`` into chunks. See the module docstring and ``Chunk`` for the invariants."""
     ndoc, sections = normalize_document(doc)
     text = ndoc.text
+    vocabulary = common_words(text)
     chunks: list[Chunk] = []
     for section in sections:
         heading = _fit_heading(section.heading, settings.max_heading_tokens, count_tokens)
@@ -129,7 +134,7 @@ def chunk_document(
         target = min(settings.target_tokens, budget)
         sentences: list[tuple[int, int, int]] = []
         for block_start, block_end in section.spans:
-            for s, e in split_sentences(text, block_start, block_end):
+            for s, e in split_sentences(text, block_start, block_end, vocabulary):
                 sentences.extend(_fit_sentence(text, s, e, budget, count_tokens))
         for packed in _pack(sentences, target, settings.overlap_tokens):
             group = packed

@@ -54,9 +54,7 @@ class Embedder:
             self._model = SentenceTransformer(target, device="cpu")
         except Exception as exc:  # any failure inside the library means "cannot load this model"
             raise ModelLoadError(
-                f"cannot load embedding model {model!r}: {exc.__class__.__name__}: {exc}. "
-                "Set ASKDOCS_MODEL to a sentence-transformers model name or a local folder "
-                "(downloads are off unless HF_HUB_OFFLINE=0)."
+                f"cannot load embedding model {model!r}: {exc.__class__.__name__}: {exc}"
             ) from exc
         get_dim = getattr(self._model, "get_embedding_dimension", None) or (
             self._model.get_sentence_embedding_dimension

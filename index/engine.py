@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import faiss
@@ -20,28 +20,98 @@ from index.builder import (
 from index.chunking import ChunkerSettings
 from index.embedding import DEFAULT_MODEL, Embedder
 from index.errors import (
+    AskdocsError,
     BuildInProgressError,
+    ConfigError,
     IndexCorruptError,
     IndexMismatchError,
     IndexNotFoundError,
+    SourceDocsError,
 )
 from index.loaders import DEFAULT_MAX_BYTES
 from index.models import Answer, BuildReport, DocumentInfo
-from index.retriever import RetrievalSettings, Retriever
-from index.store import HNSW_THRESHOLD, read_index
+from index.retriever import RetrievalSettings, Retriever, check_question
+from index.store import HNSW_THRESHOLD, current_version, read_index
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
 class EngineConfig:
-    docs_dir: Path
-    index_dir: Path
+    """Every engine setting, with its default and its limits: the one home of both.
+
+    Front ends map their own settings onto these fields (``bot.shared.settings`` reads
+    ``ASKDOCS_<FIELD>``). Creating a config validates it and raises ``ConfigError`` naming
+    the field. Paths are relative to the current folder.
+    """
+
+    docs_dir: Path = Path("source_docs")
+    index_dir: Path = Path(".askdocs/index")
     model: str = DEFAULT_MODEL
-    chunker: ChunkerSettings = field(default_factory=ChunkerSettings)
-    retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
+    chunk_tokens: int = 128
+    chunk_overlap: int = 24
+    top_k: int = 3
+    min_confidence: float = 0.5
+    max_question_chars: int = 1000
     hnsw_threshold: int = HNSW_THRESHOLD
-    max_doc_bytes: int = DEFAULT_MAX_BYTES
+    max_doc_mb: float = DEFAULT_MAX_BYTES / 1_000_000
+
+    def __post_init__(self) -> None:
+        _check_range("top_k", self.top_k, 1, MAX_TOP_K)
+        _check_range("min_confidence", self.min_confidence, 0.0, 1.0)
+        _check_range("max_question_chars", self.max_question_chars, 10, MAX_QUESTION_CHARS)
+        _check_range("hnsw_threshold", self.hnsw_threshold, 1, None)
+        if not self.max_doc_mb > 0:
+            raise ConfigError("max_doc_mb", "must be more than 0")
+        if not self.model.strip():
+            raise ConfigError("model", "must name a sentence-transformers model or folder")
+        _ = self.chunker  # validates chunk_tokens and chunk_overlap
+
+    @property
+    def chunker(self) -> ChunkerSettings:
+        return ChunkerSettings(target_tokens=self.chunk_tokens, overlap_tokens=self.chunk_overlap)
+
+    @property
+    def retrieval(self) -> RetrievalSettings:
+        return RetrievalSettings(
+            top_k=self.top_k,
+            min_confidence=self.min_confidence,
+            max_question_chars=self.max_question_chars,
+        )
+
+    @property
+    def max_doc_bytes(self) -> int:
+        return int(self.max_doc_mb * 1_000_000)
+
+    def check_question(self, question: str) -> str:
+        """The stripped question, or QuestionError with a reason a user can act on."""
+        return check_question(question, self.max_question_chars)
+
+
+MAX_TOP_K = 10
+MAX_QUESTION_CHARS = 4000
+
+
+def _check_range(field: str, value: float, low: float, high: float | None) -> None:
+    if value < low or (high is not None and value > high):
+        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise ConfigError(field, f"must be {bound} (got {value})")
+
+
+def has_index(index_dir: Path) -> bool:
+    """Whether ``index_dir`` holds a built index (cheap: no model, no vectors loaded)."""
+    try:
+        return current_version(index_dir) is not None
+    except AskdocsError:
+        return False
+
+
+def check_docs_dir(docs_dir: Path, index_dir: Path) -> None:
+    """Raise SourceDocsError when there are neither documents nor an index to answer from
+    (a stale index still serves without its documents folder)."""
+    if not docs_dir.is_dir() and not has_index(index_dir):
+        where = docs_dir if docs_dir.is_absolute() else f"{docs_dir} (relative to {Path.cwd()})"
+        raise SourceDocsError(f"documents folder not found: {where}")
 
 
 class Engine:

@@ -7,6 +7,15 @@ class AskdocsError(Exception):
     """Base class of every error the engine raises on purpose; ``str(err)`` is for users."""
 
 
+class ConfigError(AskdocsError):
+    """A configuration value is out of range. ``field`` names the ``EngineConfig`` field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.reason = message
+
+
 class DocumentError(AskdocsError):
     """One source document could not be read (empty, binary, undecodable, broken). It is skipped."""
 

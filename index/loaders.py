@@ -26,6 +26,7 @@ from pypdf import PdfReader
 
 from index.errors import DocumentError, SourceDocsError
 from index.models import Block, LoadedDocument, SkippedFile
+from index.sentences import split_sentences
 
 log = logging.getLogger(__name__)
 
@@ -90,15 +91,41 @@ def looks_like_title(line: str) -> bool:
     )
 
 
+def is_headline(sentence: str) -> bool:
+    """Whether a sentence reads as a headline: 3 to 20 words, and at least three quarters of
+    its words of four or more letters start with a capital."""
+    words = sentence.split()
+    long_words = [w for w in words if sum(c.isalpha() for c in w) >= 4]
+    if not 3 <= len(words) <= 20 or len(long_words) < 2:
+        return False
+    capitalised = sum(next(c for c in w if c.isalpha()).isupper() for w in long_words)
+    return capitalised * 4 >= len(long_words) * 3
+
+
+def _headline_sentence(para: str) -> str | None:
+    """The first sentence of ``para`` when it is a headline followed by body text (a title
+    run into the first paragraph: "Big News: What It Means. The world is ...")."""
+    spans = split_sentences(para)
+    if len(spans) < 2 or "\n" in para[: spans[0][1]]:
+        return None
+    first = para[spans[0][0] : spans[0][1]]
+    return first if is_headline(first.rstrip(".")) else None
+
+
 def _parse_text(text: str) -> list[Block]:
     """First line = title (level 1) when it looks like one; lone heading-like lines =
-    level 2; the rest paragraphs. A first line that reads as a sentence stays text."""
+    level 2; the rest paragraphs. A first line that reads as a sentence stays text, unless
+    its first sentence is a headline: then that sentence is also the title (the paragraph
+    keeps it, so an answer can quote it)."""
     blocks: list[Block] = []
     for para in _paragraphs(text):
         first, _, rest = para.partition("\n")
         if not blocks and looks_like_title(first):
             _add(blocks, "heading", first, 1)
             _add(blocks, "text", rest)
+        elif not blocks and (headline := _headline_sentence(para)):
+            _add(blocks, "heading", headline.rstrip("."), 1)
+            _add(blocks, "text", para)
         elif "\n" not in para and is_heading_line(para):
             _add(blocks, "heading", para, 2)
         else:
@@ -355,7 +382,7 @@ def load_file(path: Path, root: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Loa
         if size > max_bytes:
             raise DocumentError(
                 f"too large ({size / 1e6:.1f} MB, the limit is {max_bytes / 1e6:g} MB: "
-                "split it or raise ASKDOCS_MAX_DOC_MB)"
+                "split it or raise the size limit)"
             )
         data = path.read_bytes()
     except OSError as exc:

@@ -68,7 +68,8 @@ class Passage:
 
     ``text`` is the document's own text. ``highlights`` are ``(start, end)`` offsets into
     ``text`` of the sentence(s) that best answer the question (empty for non-answers).
-    ``start``/``end`` are the chunk's offsets into the normalised document.
+    ``start``/``end`` are the chunk's offsets into the normalised document. ``score`` is
+    the ranking score the passages are ordered by (never rises down an answer's list).
     """
 
     source: str
@@ -86,13 +87,47 @@ class Passage:
 
 
 @dataclass(frozen=True, slots=True)
+class Evidence:
+    """What the answer/refusal decision rests on (shown by ``askdocs ask -v``).
+
+    ``relevance``: best cosine of the question with the top passage, its best sentence or
+    its heading. ``sentence``: cosine with the picked answer sentence. ``support``: share of
+    the question's content words (weighted by rarity) found in the top passage and its
+    heading. ``unknown``: share of the question's content words the documents never use.
+    ``answer_type``: the kind of answer asked for ("person", "place", "time", "number",
+    "reason") or None; ``fits``: whether the picked sentence holds one. ``on_topic`` and
+    ``answered``: the two confidences (see ``RetrievalSettings``) whose minimum is the answer's.
+    """
+
+    relevance: float
+    sentence: float
+    support: float
+    unknown: float
+    answer_type: str | None
+    fits: bool
+    on_topic: float = 1.0
+    answered: float = 1.0
+
+    def explain(self) -> str:
+        kind = f"asks for a {self.answer_type}: {'found' if self.fits else 'none found'}"
+        return (
+            f"relevance {self.relevance:.2f}, answer sentence {self.sentence:.2f}, "
+            f"question words in the passage {self.support:.0%}, "
+            f"never in the documents {self.unknown:.0%}; "
+            + (kind if self.answer_type else "no particular kind of answer asked for")
+            + f"; on topic {self.on_topic:.2f}, answered {self.answered:.2f}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Answer:
     """The engine's reply to one question.
 
     When ``abstained`` is true the documents do not hold the answer: ``passages`` are the
     closest passages, to be shown as "not an answer", and ``text`` is empty.
     Otherwise ``passages[0]`` is the answer passage and ``text`` its highlighted sentence(s).
-    ``confidence`` is in ``[0, 1]``.
+    ``confidence`` is in ``[0, 1]``; the engine refuses exactly when it is below its
+    threshold (``RetrievalSettings.min_confidence``). ``evidence`` says why.
     """
 
     question: str
@@ -100,6 +135,7 @@ class Answer:
     confidence: float
     text: str
     passages: tuple[Passage, ...]
+    evidence: Evidence | None = None
 
     @property
     def best(self) -> Passage | None:

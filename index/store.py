@@ -119,7 +119,7 @@ def current_version(index_dir: Path) -> Path | None:
     except OSError as exc:
         raise IndexCorruptError(f"cannot read {index_dir / POINTER}: {exc.strerror}") from exc
     if not name.startswith("v-") or "/" in name:
-        raise IndexCorruptError(f"{index_dir / POINTER} is damaged; run `askdocs index --full`")
+        raise IndexCorruptError(f"{index_dir / POINTER} is damaged")
     return index_dir / name
 
 
@@ -180,24 +180,23 @@ def read_index(
     """
     version = current_version(index_dir)
     if version is None:
-        raise IndexNotFoundError(f"no index in {index_dir}; run `askdocs index` to build one")
+        raise IndexNotFoundError(f"no index in {index_dir}")
     manifest = _read_manifest(version)
     if model is not None and manifest.model != model:
         raise IndexMismatchError(
             f"the index in {index_dir} was built with model {manifest.model!r} but "
-            f"{model!r} is configured; run `askdocs index --full` to rebuild it"
+            f"{model!r} is configured"
         )
     if chunker is not None and manifest.chunker != chunker:
         raise IndexMismatchError(
-            f"the index in {index_dir} was built with other chunk settings "
-            f"({manifest.chunker}); run `askdocs index --full` to rebuild it"
+            f"the index in {index_dir} was built with other chunk settings ({manifest.chunker})"
         )
     for name in _FILES:
         path = version / name
         if not path.is_file():
-            raise IndexCorruptError(f"{path} is missing; run `askdocs index --full`")
+            raise IndexCorruptError(f"{path} is missing")
         if manifest.checksums.get(name) != _sha256(path):
-            raise IndexCorruptError(f"{path} is damaged (checksum); run `askdocs index --full`")
+            raise IndexCorruptError(f"{path} is damaged (checksum)")
     try:
         with open(version / "chunks.jsonl", encoding="utf-8") as fh:
             chunks = tuple(_chunk_from_json(json.loads(line)) for line in fh)
@@ -216,9 +215,7 @@ def read_index(
         and sentence_vectors.shape[1:] == (manifest.dimension,)
     )
     if not consistent:
-        raise IndexCorruptError(
-            f"the index in {version} is inconsistent; run `askdocs index --full`"
-        )
+        raise IndexCorruptError(f"the index in {version} is inconsistent")
     if isinstance(faiss_index, faiss.IndexHNSWFlat):
         faiss_index.hnsw.efSearch = HNSW_EF_SEARCH
     return IndexData(
@@ -233,14 +230,14 @@ def _read_manifest(version: Path) -> Manifest:
         if raw.get("format_version") != FORMAT_VERSION:
             raise IndexMismatchError(
                 f"{path} has format {raw.get('format_version')}, this askdocs reads "
-                f"{FORMAT_VERSION}; run `askdocs index --full`"
+                f"{FORMAT_VERSION}"
             )
         raw["documents"] = tuple(DocumentInfo(**d) for d in raw["documents"])
         return Manifest(**raw)
     except FileNotFoundError as exc:
-        raise IndexCorruptError(f"{path} is missing; run `askdocs index --full`") from exc
+        raise IndexCorruptError(f"{path} is missing") from exc
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise IndexCorruptError(f"{path} is damaged ({exc}); run `askdocs index --full`") from exc
+        raise IndexCorruptError(f"{path} is damaged ({exc})") from exc
 
 
 def _chunk_from_json(raw: dict[str, Any]) -> Chunk:

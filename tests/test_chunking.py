@@ -59,7 +59,7 @@ BLOCKS = st.lists(
 )
 SETTINGS = st.builds(
     ChunkerSettings,
-    target_tokens=st.integers(8, 120),
+    target_tokens=st.integers(16, 120),
     overlap_tokens=st.integers(0, 7),
     max_tokens=st.integers(120, 256),
     max_heading_tokens=st.integers(0, 40),

@@ -72,7 +72,7 @@ def test_questions_from_stdin(
     folders: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     questions = ["Who is Kim Jong Un meeting?", "", "Which U.S. president did Kim meet?"]
-    monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(questions) + "\n"))
+    monkeypatch.setattr(sys, "stdin", _stdin("\n".join(questions).encode() + b"\n"))
     assert main(["ask", "--json", "--top-k", "1", *folders]) == 0
     objs = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [o["question"] for o in objs] == [q for q in questions if q]
@@ -80,11 +80,40 @@ def test_questions_from_stdin(
     assert "Donald Trump" in objs[1]["passages"][0]["text"]
 
 
+def _stdin(data: bytes) -> io.TextIOWrapper:
+    return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8")
+
+
+def test_bad_stdin_lines_lose_nothing(
+    folders: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Invalid UTF-8 and an over-long line are reported one line each; the rest answered."""
+    data = b"Who is Kim Jong Un meeting?\n\xff\xfe bad bytes\n" + b"x" * 5000 + b"\nWhy now?\n"
+    monkeypatch.setattr(sys, "stdin", _stdin(data))
+    assert main(["ask", "--json", *folders]) == 2
+    captured = capsys.readouterr()
+    objs = [json.loads(line) for line in captured.out.splitlines()]
+    assert [o["question"] for o in objs] == ["Who is Kim Jong Un meeting?", "Why now?"]
+    errors = captured.err.strip().splitlines()
+    assert len(errors) == 2 and "line 2 of standard input is not valid UTF-8" in errors[0]
+    assert "too long" in errors[1] and "Traceback" not in captured.err
+
+
+def test_undecodable_argument_is_a_usage_error(
+    folders: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = b"who \xff".decode("utf-8", "surrogateescape")  # what Python makes of such argv
+    assert main(["ask", *folders, bad]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("askdocs: error: question 1 is not valid UTF-8")
+    assert len(err.splitlines()) == 1
+
+
 def test_readable_answer(folders: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ask", *folders, "When did the Hanoi Summit break down?"]) == 0
     out = capsys.readouterr().out
     assert "Answer: " in out and "2019" in out
-    assert "Source: kim-jong-un-putin-meeting.txt › Background" in out
+    assert "Source: kim-jong-un-putin-meeting.txt › The Timing" in out
     assert "»" in out  # highlighted sentence (no colours when not a terminal)
 
 

@@ -47,3 +47,42 @@ def test_overlap_must_be_below_size(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ASKDOCS_CHUNK_OVERLAP", "64")
     with pytest.raises(ValueError, match="CHUNK_OVERLAP"):
         Settings(_env_file=None)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("CHUNK_TOKENS", "300", "ASKDOCS_CHUNK_TOKENS must be between 16 and 254"),
+        ("CHUNK_TOKENS", "4", "ASKDOCS_CHUNK_TOKENS must be between 16 and 254"),
+        ("TOP_K", "0", "ASKDOCS_TOP_K must be between 1 and 10"),
+        ("MIN_CONFIDENCE", "1.5", "ASKDOCS_MIN_CONFIDENCE must be between"),
+        ("MAX_DOC_MB", "0", "ASKDOCS_MAX_DOC_MB must be more than 0"),
+    ],
+)
+def test_engine_limits_are_checked_once_by_the_engine(
+    name: str, value: str, message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine owns defaults and limits; Settings reports them under the env name."""
+    monkeypatch.setenv(f"ASKDOCS_{name}", value)
+    with pytest.raises(ValueError, match=message):
+        Settings(_env_file=None)
+
+
+def test_cli_reports_a_bad_setting_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main
+
+    monkeypatch.setenv("ASKDOCS_CHUNK_TOKENS", "300")
+    assert main(["index"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "askdocs: error: invalid setting ASKDOCS_CHUNK_TOKENS must be between 16 and 254\n"
+    )
+
+
+def test_settings_defaults_are_the_engines() -> None:
+    from index.engine import EngineConfig
+
+    engine, settings = EngineConfig(), Settings(_env_file=None)
+    assert settings.engine_config() == engine

@@ -23,9 +23,9 @@ from bot.questions import (
 )
 from bot.reports import question_error_message, retry_message
 from bot.views import FeedbackView
+from index.engine import check_question
 from index.errors import AskdocsError, QuestionError
 from index.models import Answer
-from index.retriever import check_question
 
 if TYPE_CHECKING:
     from bot.app import AskdocsBot

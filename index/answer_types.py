@@ -1,0 +1,87 @@
+"""What kind of answer a question asks for, and whether a sentence holds one.
+
+Rules, not a model: "who" wants a person, "where" a place, "when"/"what year" a time,
+"how many"/"how old" a number, "why" a reason. A sentence *fits* when it holds something of
+that kind (a name, a place after a preposition or a path, a year or date, a number, a
+causal phrase). Questions of no particular kind fit every sentence.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+AnswerType = Literal["person", "place", "time", "number", "reason"]
+
+_QUESTION_TYPES: tuple[tuple[re.Pattern[str], AnswerType], ...] = tuple(
+    (re.compile(pattern, re.IGNORECASE), kind)
+    for pattern, kind in (
+        (
+            r"\bhow (many|much|old|long|far|big|large|often)\b|\bwhat (number|percentage|age)\b",
+            "number",
+        ),
+        (
+            r"\bwhen\b|\bwhat (year|date|time|day|month)\b|\bwhich (year|date|day|month)\b|"
+            r"\bhow long ago\b",
+            "time",
+        ),
+        (r"\bwho(m|se)?\b|\bwhich (person|people|leader|president|man|woman)\b", "person"),
+        (
+            r"\bwhere\b|\bwhich (city|country|place|town|region|directory|file)\b|"
+            r"\bwhat (city|country|place|location)\b|\blocation\b",
+            "place",
+        ),
+        (r"\bwhy\b|\bwhat for\b|\breason\b|\bmotive|\bpurpose\b", "reason"),
+    )
+)
+_MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
+_TIME = re.compile(
+    rf"\b(1[5-9]\d\d|20\d\d)s?\b|\b({_MONTHS})\b|\b(mon|tues|wednes|thurs|fri|satur|sun)day\b|"
+    r"\b(yesterday|today|tomorrow|ago|decade|century|recent years|last year|next year)\b|"
+    r"\b\d{4}-\d\d-\d\d\b",
+    re.IGNORECASE,
+)
+_NUMBER_WORDS = (
+    "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
+    "hundred|hundreds|thousand|thousands|million|millions|billion|dozen|dozens|several|single|"
+    "both|first|second|third|once|twice"
+)
+_NUMBER = re.compile(rf"\d|\b({_NUMBER_WORDS})\b", re.IGNORECASE)
+_REASON = re.compile(
+    r"\b(because|since|due to|owing to|as a result|in order to|so that|so as to|aim(s|ed)? to|"
+    r"attempts? to|reasons?|motivat\w*|seeks?|sought|strategic|to gain|in exchange for|"
+    r"leverage|allows?|lets|enables?|thanks to|caused|therefore|hence)\b",
+    re.IGNORECASE,
+)
+_TITLES = re.compile(
+    r"\b(President|Minister|leader|founder|maintainer|developer|author|Mr|Mrs|Ms|Dr|King|"
+    r"Queen|Chairman|CEO)\b"
+)
+_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)+")
+_PLACE = re.compile(
+    r"\b(in|at|from|to|near|inside|into|on)\s+(the\s+)?[A-Z][a-z]|(?:^|\s)/[\w.-]+/|https?://|"
+    r"\b(directory|folder|file|site|page|city|country|region)\b"
+)
+
+
+def question_type(question: str) -> AnswerType | None:
+    """The kind of answer ``question`` asks for, or None when it asks for no particular kind."""
+    for pattern, kind in _QUESTION_TYPES:
+        if pattern.search(question):
+            return kind
+    return None
+
+
+def fits(kind: AnswerType | None, sentence: str) -> bool:
+    """Whether ``sentence`` holds an answer of ``kind`` (always true for no kind)."""
+    if kind is None:
+        return True
+    if kind == "time":
+        return bool(_TIME.search(sentence))
+    if kind == "number":
+        return bool(_NUMBER.search(sentence))
+    if kind == "reason":
+        return bool(_REASON.search(sentence))
+    if kind == "person":
+        return bool(_NAME.search(sentence) or _TITLES.search(sentence))
+    return bool(_PLACE.search(sentence))
