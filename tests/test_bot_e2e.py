@@ -32,6 +32,8 @@ from bot.views import DOWN_ID, UP_ID
 from index.engine import Engine
 from index.errors import AskdocsError
 
+pytestmark = pytest.mark.e2e
+
 fake_discord = fd_fixtures.fake_discord
 built_index = bot_fixtures.built_index
 engine = bot_fixtures.engine
@@ -98,7 +100,7 @@ async def test_ask_defers_then_answers_with_citation(
     assert log[1].kind == "callback" and log[1].payload["type"] == 5  # deferred first
     assert log[1].time - log[0].time < 1.0
     embed = embed_of(final)
-    assert field(embed, SOURCE_FIELD) == f"{DOC} › Background"
+    assert field(embed, SOURCE_FIELD) == f"{DOC} › The Timing"
     assert f"**{HANOI}" in embed["description"]
     assert "confidence" in field(embed, "Confidence")
     assert not final["flags"] & MessageFlag.EPHEMERAL
@@ -518,7 +520,7 @@ async def test_feedback_buttons_store_and_change_votes_across_a_restart(
 
     summary = await asyncio.to_thread(FeedbackStore(tmp_path / "feedback.sqlite3").summary)
     assert (summary.up, summary.down) == (0, 2)
-    assert {s.source for s in summary.per_source} == {f"{DOC} › Background", NO_SOURCE}
+    assert {s.source for s in summary.per_source} == {f"{DOC} › The Timing", NO_SOURCE}
     assert {d.question for d in summary.recent_downvotes} == {QUESTION, "How do I bake bread?"}
 
 

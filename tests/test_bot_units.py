@@ -4,6 +4,7 @@ the micro-batcher and message parsing. No Discord connection involved."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import io
 import threading
 import time
@@ -441,19 +442,34 @@ def test_may_reindex(user_id, roles, manage, users, role_ids, expected) -> None:
 
 
 # -- feedback -------------------------------------------------------------------------------------
-def test_feedback_store_votes_summary_and_csv(tmp_path) -> None:
+class _Clock(dt.datetime):
+    """``datetime.now`` for bot.feedback: a minute later on every call, from a fixed start."""
+
+    calls = 0
+
+    @classmethod
+    def now(cls, tz: dt.tzinfo | None = None) -> _Clock:  # type: ignore[override]
+        cls.calls += 1
+        return cls(2024, 5, 1, 12, 0, tzinfo=tz) + dt.timedelta(minutes=cls.calls)
+
+
+def test_feedback_store_votes_summary_and_csv(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(_Clock, "calls", 0)
+    monkeypatch.setattr("bot.feedback.dt", SimpleNamespace(datetime=_Clock, UTC=dt.UTC))
     store = FeedbackStore(tmp_path / "sub" / "feedback.sqlite3")
     store.record(10, "q1", "a.txt › X", 111, 1)
-    store.record(10, "q1", "a.txt › X", 222, 1)
-    store.record(10, "q1", "a.txt › X", 222, -1)  # changed vote
-    store.record(11, "bread?", NO_SOURCE, 111, -1)
+    store.record(10, "q1", "a.txt › X", 222, 1)  # row 2, 12:02
+    store.record(11, "bread?", NO_SOURCE, 111, -1)  # row 3, 12:03
+    store.record(10, "q1", "a.txt › X", 222, -1)  # changed vote: still row 2, now 12:04
     summary = store.summary()
     assert (summary.up, summary.down) == (1, 2)
     by_source = {s.source: (s.up, s.down) for s in summary.per_source}
     assert by_source == {"a.txt › X": (1, 1), NO_SOURCE: (0, 1)}
-    assert [d.question for d in summary.recent_downvotes][:2] == ["bread?", "q1"] or {
-        d.question for d in summary.recent_downvotes
-    } == {"bread?", "q1"}
+    # Newest first by the time of the vote (a changed vote counts as new), not by row id.
+    assert [(d.question, d.created_at) for d in summary.recent_downvotes] == [
+        ("q1", "2024-05-01T12:04:00+00:00"),
+        ("bread?", "2024-05-01T12:03:00+00:00"),
+    ]
     out = io.StringIO()
     assert store.export_csv(out) == 3
     assert "111" not in out.getvalue() and hash_user(111) in out.getvalue()

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
 import discord
+import external
 import pytest
 import pytest_asyncio
 from discord import app_commands
 from discord.ext import commands
 from fakediscord import FakeDiscord, MessageFlag, OpenAPIValidator, RequestCheck
 from fakediscord import fixtures as fd_fixtures
+
+pytestmark = pytest.mark.e2e
 
 # the reusable fixtures, as tests/conftest.py would import them
 fake_discord = fd_fixtures.fake_discord
@@ -30,11 +34,11 @@ class HelpfulView(discord.ui.View):
     def __init__(self) -> None:
         super().__init__(timeout=None)
 
-    @discord.ui.button(label="Helpful", custom_id="feedback:helpful",
-                       style=discord.ButtonStyle.success)
+    @discord.ui.button(
+        label="Helpful", custom_id="feedback:helpful", style=discord.ButtonStyle.success
+    )
     async def helpful(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
-        await interaction.response.send_message(
-            f"thanks {interaction.user.name}", ephemeral=True)
+        await interaction.response.send_message(f"thanks {interaction.user.name}", ephemeral=True)
 
     @discord.ui.button(label="Later", custom_id="feedback:later")
     async def later(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
@@ -54,12 +58,20 @@ class FeedbackModal(discord.ui.Modal, title="Feedback"):
 
 
 class TinyBot(commands.Bot):
-    def __init__(self, *, message_content: bool = False, persistent: bool = False,
-                 allowed_mentions: discord.AllowedMentions | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        message_content: bool = False,
+        persistent: bool = False,
+        allowed_mentions: discord.AllowedMentions | None = None,
+    ) -> None:
         intents = discord.Intents.default()
         intents.message_content = message_content
-        super().__init__(command_prefix=commands.when_mentioned, intents=intents,
-                         allowed_mentions=allowed_mentions)
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            allowed_mentions=allowed_mentions,
+        )
         self.persistent = persistent
         self.seen: list[discord.Message] = []
         self.add_tree_commands()
@@ -79,8 +91,9 @@ class TinyBot(commands.Bot):
         async def ask(interaction: discord.Interaction, question: str, top_k: int = 3) -> None:
             await interaction.response.defer(thinking=True)
             await asyncio.sleep(0.05)  # "retrieval"
-            embed = discord.Embed(title="Answer", description=f"You asked: {question}",
-                                  colour=0x2ECC71)
+            embed = discord.Embed(
+                title="Answer", description=f"You asked: {question}", colour=0x2ECC71
+            )
             embed.add_field(name="top_k", value=str(top_k)).set_footer(text="fakediscord")
             await interaction.followup.send(embed=embed)
 
@@ -101,7 +114,8 @@ class TinyBot(commands.Bot):
         async def export(interaction: discord.Interaction) -> None:
             await interaction.response.defer()
             await interaction.followup.send(
-                "see attached", file=discord.File(io.BytesIO(b"answer text"), "answer.txt"))
+                "see attached", file=discord.File(io.BytesIO(b"answer text"), "answer.txt")
+            )
             original = await interaction.original_response()  # GET @original
             data = await original.attachments[0].read()  # from the fake CDN
             await interaction.followup.send(f"read {len(data)} bytes", ephemeral=True)
@@ -129,11 +143,11 @@ class TinyBot(commands.Bot):
             await interaction.response.send_message("reindexing")
 
         @reindex.error
-        async def reindex_error(interaction: discord.Interaction,
-                                error: app_commands.AppCommandError) -> None:
+        async def reindex_error(
+            interaction: discord.Interaction, error: app_commands.AppCommandError
+        ) -> None:
             if isinstance(error, app_commands.MissingPermissions):
-                await interaction.response.send_message("You need Manage Server",
-                                                        ephemeral=True)
+                await interaction.response.send_message("You need Manage Server", ephemeral=True)
 
         tree.add_command(docs)
 
@@ -149,11 +163,13 @@ class TinyBot(commands.Bot):
         @tree.command(name="post", description="Create a forum post")
         async def post(interaction: discord.Interaction) -> None:
             assert interaction.guild is not None
-            forum = next(c for c in interaction.guild.channels
-                         if isinstance(c, discord.ForumChannel))
+            forum = next(
+                c for c in interaction.guild.channels if isinstance(c, discord.ForumChannel)
+            )
             tag = discord.utils.get(forum.available_tags, name="question")
-            await forum.create_thread(name="Bot post", content="hello forum",
-                                      applied_tags=[tag] if tag else [])
+            await forum.create_thread(
+                name="Bot post", content="hello forum", applied_tags=[tag] if tag else []
+            )
             await interaction.response.send_message("posted", ephemeral=True)
 
     async def on_message(self, message: discord.Message) -> None:
@@ -205,40 +221,79 @@ async def started(fake: FakeDiscord, **kwargs: Any) -> TinyBot:
 
 
 # -- the OpenAPI validator on its own -------------------------------------------------------------
+def test_vendored_spec_is_the_pinned_copy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The copy used without ../shared/ is intact (and the same as ../shared/'s when present);
+    an altered copy fails loudly instead of validating against something else."""
+    data = external.read_openapi_spec(external.VENDORED_SPEC)
+    assert json.loads(data)["openapi"].startswith("3.1")
+    shared = external.SHARED / "discord-api-spec" / "openapi.json"
+    if shared.is_file():
+        assert data == shared.read_bytes()
+    monkeypatch.setattr(external, "SPEC_SHA256", "0" * 64)
+    with pytest.raises(ValueError, match="pinned sha256"):
+        external.read_openapi_spec(external.VENDORED_SPEC)
+
+
 def test_validator_reports_bad_bodies_and_unknown_routes() -> None:
     v = OpenAPIValidator()
     auth = {"Authorization": "Bot x"}
 
     def check(method: str, path: str, body: Any = None, **kw: Any) -> list[str]:
         present = body is not None
-        return v.check_request(RequestCheck(
-            method=method, path=path, headers=kw.pop("headers", auth), body=body,
-            body_present=present, content_type=kw.pop("ct", "application/json" if present
-                                                      else None), **kw)).problems
+        return v.check_request(
+            RequestCheck(
+                method=method,
+                path=path,
+                headers=kw.pop("headers", auth),
+                body=body,
+                body_present=present,
+                content_type=kw.pop("ct", "application/json" if present else None),
+                **kw,
+            )
+        ).problems
 
-    ok_body = {"content": None, "embeds": [{"title": "t", "fields": [{"name": "a", "value": "b"}]}],
-               "allowed_mentions": {"parse": []},
-               "message_reference": {"message_id": 123, "channel_id": "456"},  # int snowflake
-               "components": [{"type": 1, "components": [
-                   {"type": 2, "style": 1, "label": "x", "custom_id": "y"}]}]}
+    ok_body = {
+        "content": None,
+        "embeds": [{"title": "t", "fields": [{"name": "a", "value": "b"}]}],
+        "allowed_mentions": {"parse": []},
+        "message_reference": {"message_id": 123, "channel_id": "456"},  # int snowflake
+        "components": [
+            {"type": 1, "components": [{"type": 2, "style": 1, "label": "x", "custom_id": "y"}]}
+        ],
+    }
     assert check("POST", "/channels/1/messages", ok_body) == []
-    assert check("POST", "/interactions/1/tok/callback", {"type": 5},
-                 query={"with_response": "1"}, headers={}) == []
+    assert (
+        check(
+            "POST",
+            "/interactions/1/tok/callback",
+            {"type": 5},
+            query={"with_response": "1"},
+            headers={},
+        )
+        == []
+    )
 
     assert any("content" in p for p in check("POST", "/channels/1/messages", {"content": 5}))
-    assert any("too long" in p for p in check(
-        "POST", "/channels/1/messages", {"embeds": [{"title": "x" * 300}]}))
+    assert any(
+        "too long" in p
+        for p in check("POST", "/channels/1/messages", {"embeds": [{"title": "x" * 300}]})
+    )
     assert check("POST", "/interactions/1/tok/callback", {"type": 42}, headers={})
     assert any("no such route" in p for p in check("GET", "/nope/1"))
     assert any("method not allowed" in p for p in check("DELETE", "/gateway/bot"))
     assert any("path parameter" in p for p in check("GET", "/users/not-a-snowflake"))
     assert any("Authorization" in p for p in check("GET", "/users/@me", headers={}))
     assert any("undeclared query" in p for p in check("GET", "/users/@me", query={"x": "1"}))
-    assert any("missing required request body" in p
-               for p in check("PUT", "/applications/1/commands"))
+    assert any(
+        "missing required request body" in p for p in check("PUT", "/applications/1/commands")
+    )
     assert any("takes no request body" in p for p in check("POST", "/channels/1/typing", {}))
-    assert any("not accepted" in p for p in check(
-        "POST", "/channels/1/messages/2/threads", {"name": "t"}, ct="multipart/form-data"))
+    assert any(
+        "not accepted" in p
+        for p in check(
+            "POST", "/channels/1/messages/2/threads", {"name": "t"}, ct="multipart/form-data"
+        )
+    )
     assert v.match_path("/users/@me").template == "/users/@me"  # type: ignore[union-attr]
     assert v.match_path("/webhooks/1/t/messages/@original").template.endswith("@original")  # type: ignore[union-attr]
 
@@ -246,8 +301,9 @@ def test_validator_reports_bad_bodies_and_unknown_routes() -> None:
 # -- slash commands -------------------------------------------------------------------------------
 async def test_slash_command_defer_then_followup_embed(fake: FakeDiscord) -> None:
     await started(fake)
-    iid = await fake.slash_command("ask", {"question": "What is RAG?", "top_k": 5},
-                                   user=fake.admin_user)
+    iid = await fake.slash_command(
+        "ask", {"question": "What is RAG?", "top_k": 5}, user=fake.admin_user
+    )
     final = await fake.wait_interaction_final(iid, timeout=TIMEOUT)
     assert final["embeds"][0]["title"] == "Answer"
     assert final["embeds"][0]["description"] == "You asked: What is RAG?"
@@ -259,8 +315,10 @@ async def test_slash_command_defer_then_followup_embed(fake: FakeDiscord) -> Non
     assert log[1].time - log[0].time < 1.0  # time-to-defer
     assert log[2].time >= log[1].time
     event = fake.interactions[iid].payload
-    assert event["data"]["options"] == [{"name": "question", "type": 3, "value": "What is RAG?"},
-                                        {"name": "top_k", "type": 4, "value": 5}]
+    assert event["data"]["options"] == [
+        {"name": "question", "type": 3, "value": "What is RAG?"},
+        {"name": "top_k", "type": 4, "value": 5},
+    ]
     assert event["member"]["permissions"] != "0"
     # the followup replaced the "thinking..." placeholder: one message, not two
     assert len(fake.bot_messages(fake.channel_id)) == 1
@@ -303,7 +361,8 @@ async def test_multipart_followup_original_and_delete(fake: FakeDiscord) -> None
     assert final["attachments"][0]["filename"] == "answer.txt"
     assert final["attachments"][0]["size"] == len(b"answer text")
     receipt = await fake.wait_interaction_final(
-        iid, predicate=lambda m: m["content"].startswith("read"), timeout=TIMEOUT)
+        iid, predicate=lambda m: m["content"].startswith("read"), timeout=TIMEOUT
+    )
     assert receipt["content"] == "read 11 bytes" and receipt["flags"] & MessageFlag.EPHEMERAL
     upload = fake.requests_for("POST", "/webhooks/{webhook_id}/{webhook_token}")[0]
     assert upload.headers["Content-Type"].startswith("multipart/form-data")
@@ -319,8 +378,12 @@ async def test_multipart_followup_original_and_delete(fake: FakeDiscord) -> None
     assert fake.interactions[iid].payload["data"]["options"][0]["type"] == 11
 
     iid = await fake.slash_command("temp")
-    await fake.wait_for(lambda: True if any(
-        e.kind == "delete_original" for e in fake.interaction_log(iid)) else None, "delete")
+    await fake.wait_for(
+        lambda: (
+            True if any(e.kind == "delete_original" for e in fake.interaction_log(iid)) else None
+        ),
+        "delete",
+    )
     assert fake.bot_messages() == [final, ingested]  # "temporary" is gone
 
 
@@ -332,7 +395,8 @@ async def test_slow_ack_hits_the_3s_rule_and_error_logs_fail_fast(fake: FakeDisc
         await fake.wait_interaction_final(iid, timeout=TIMEOUT)
     assert fake.interaction_log(iid)[-1].status == 404
     assert "Unknown interaction" in fake.error_logs[0].getMessage() + str(
-        fake.error_logs[0].exc_info)
+        fake.error_logs[0].exc_info
+    )
     fake.error_logs.clear()  # expected in this test
 
 
@@ -358,8 +422,10 @@ async def test_mention_reply_and_content_intent(fake: FakeDiscord) -> None:
     assert seen[mid] == f"<@{fake.bot_user.id}> hi there"  # ...unless the bot is mentioned
     kinds = [(r.method, r.template) for r in fake.requests]
     assert ("POST", "/channels/{channel_id}/typing") in kinds
-    assert ("PUT", "/channels/{channel_id}/messages/{message_id}/reactions/{emoji_name}/@me") \
-        in kinds
+    assert (
+        "PUT",
+        "/channels/{channel_id}/messages/{message_id}/reactions/{emoji_name}/@me",
+    ) in kinds
     assert fake.world.messages[mid]["reactions"][0]["emoji"]["name"] == "👍"
 
 
@@ -444,8 +510,11 @@ async def test_tree_sync_guild_and_global(fake: FakeDiscord) -> None:
     guild_synced = await bot.tree.sync(guild=guild)
     global_synced = await bot.tree.sync()
     names = sorted(c.name for c in global_synced)
-    assert names == sorted(c.name for c in guild_synced) == sorted(
-        c.name for c in bot.tree.get_commands())
+    assert (
+        names
+        == sorted(c.name for c in guild_synced)
+        == sorted(c.name for c in bot.tree.get_commands())
+    )
     assert {guild_id for guild_id, _ in fake.command_syncs} == {fake.guild.id, None}
     again = await bot.tree.sync()  # ids are stable across bulk overwrites
     assert {c.id for c in again} == {c.id for c in global_synced}
@@ -461,7 +530,9 @@ async def test_tree_sync_guild_and_global(fake: FakeDiscord) -> None:
     puts = fake.requests_for("PUT")
     assert [r.template for r in puts] == [
         "/applications/{application_id}/guilds/{guild_id}/commands",
-        "/applications/{application_id}/commands", "/applications/{application_id}/commands"]
+        "/applications/{application_id}/commands",
+        "/applications/{application_id}/commands",
+    ]
     assert all(not r.violations for r in puts)
 
 
@@ -481,8 +552,10 @@ async def test_gateway_drop_resume_and_replay(fake: FakeDiscord, how: str) -> No
     assert resume["session_id"] == session.session_id and resume["seq"] >= 2
     assert fake.gateway.connections[-1].path.startswith("/resume-gateway")
     assert fake.gateway.connections[-1].op == "resume"
-    await fake.wait_for(lambda: True if any(m.id == missed for m in bot.seen) else None,
-                        "the replayed MESSAGE_CREATE")
+    await fake.wait_for(
+        lambda: True if any(m.id == missed for m in bot.seen) else None,
+        "the replayed MESSAGE_CREATE",
+    )
     iid = await fake.slash_command("ask", {"question": "still there?"})
     final = await fake.wait_interaction_final(iid, timeout=TIMEOUT)
     assert final["embeds"][0]["description"] == "You asked: still there?"
@@ -501,7 +574,10 @@ async def test_invalid_session_reidentifies(fake: FakeDiscord) -> None:
 async def test_zlib_stream_is_used(fake: FakeDiscord) -> None:
     bot = await started(fake)
     assert fake.gateway.connections[0].query == {
-        "v": "10", "encoding": "json", "compress": "zlib-stream"}
+        "v": "10",
+        "encoding": "json",
+        "compress": "zlib-stream",
+    }
     identify = next(p for p in fake.gateway.received if p["op"] == 2)["d"]
     assert identify["intents"] == discord.Intents.default().value
     assert identify["token"] == "<redacted>"
@@ -529,8 +605,9 @@ async def test_disallowed_privileged_intent(fake: FakeDiscord) -> None:
 
 async def test_spec_violations_are_detected(fake: FakeDiscord) -> None:
     bot = await started(fake)
-    route = discord.http.Route("POST", "/channels/{channel_id}/messages",
-                               channel_id=fake.channel_id)
+    route = discord.http.Route(
+        "POST", "/channels/{channel_id}/messages", channel_id=fake.channel_id
+    )
     with pytest.raises(discord.HTTPException) as bad_body:
         await bot.http.request(route, json={"content": 123, "embeds": "nope"})
     assert bad_body.value.status == 400 and bad_body.value.code == 50035

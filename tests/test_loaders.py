@@ -18,8 +18,6 @@ from index.errors import DocumentError, SourceDocsError
 from index.loaders import SUPPORTED_SUFFIXES, is_heading_line, load_documents, load_file
 from index.models import Block, LoadedDocument
 
-DEBIAN_FAQ = Path("/work/shared/corpora/debian-faq")
-
 
 def heading(text: str, level: int) -> Block:
     return Block("heading", text, level)
@@ -355,16 +353,16 @@ def test_html_deeply_nested_is_a_document_error(tmp_path: Path) -> None:
         load(tmp_path, "deep.html", "<div>" * 5000 + "text")
 
 
-def _debian_pages(tmp_path: Path) -> Path:
+def _debian_pages(debian_faq: Path, tmp_path: Path) -> Path:
     root = tmp_path / "faq"
     root.mkdir()
-    for page in DEBIAN_FAQ.glob("*.html"):
+    for page in debian_faq.glob("*.html"):
         shutil.copy(page, root / page.name)
     return root
 
 
-def test_debian_faq_corpus(tmp_path: Path) -> None:
-    root = _debian_pages(tmp_path)
+def test_debian_faq_corpus(debian_faq: Path, tmp_path: Path) -> None:
+    root = _debian_pages(debian_faq, tmp_path)
     docs, skipped = load_documents(root)
     assert (len(docs), skipped) == (17, [])
     for doc in docs:

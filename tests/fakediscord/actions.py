@@ -44,21 +44,25 @@ class UserActions:
     _loop: asyncio.AbstractEventLoop | None
 
     if TYPE_CHECKING:
+
         @property
         def base_url(self) -> str: ...
 
-        async def wait_for(self, check: Callable[[], T | None], what: str,
-                           timeout: float = ...) -> T: ...
+        async def wait_for(
+            self, check: Callable[[], T | None], what: str, timeout: float = ...
+        ) -> T: ...
 
     def _check_loop(self) -> None:
         if asyncio.get_running_loop() is not self._loop:
             raise RuntimeError(
                 "FakeDiscord used from another event loop than the one it was started on: "
-                "give the fixture and the test the same pytest-asyncio loop_scope")
+                "give the fixture and the test the same pytest-asyncio loop_scope"
+            )
 
     # -- dispatching and storing ------------------------------------------------------------
-    async def dispatch_if_connected(self, event: str, data: dict[str, Any], *, intent: int = 0
-                                    ) -> int | None:
+    async def dispatch_if_connected(
+        self, event: str, data: dict[str, Any], *, intent: int = 0
+    ) -> int | None:
         self._check_loop()
         gw = self.gateway
         if gw.current is None or not gw.current.valid:
@@ -66,24 +70,39 @@ class UserActions:
         return await gw.dispatch(event, data, intent=intent)
 
     async def dispatch_message(self, event: str, message: dict[str, Any]) -> None:
-        await self.dispatch_if_connected(event, gateway_view(self, message),
-                                         intent=Intent.GUILD_MESSAGES)
+        await self.dispatch_if_connected(
+            event, gateway_view(self, message), intent=Intent.GUILD_MESSAGES
+        )
 
     async def dispatch_thread_create(self, thread: FakeChannel) -> None:
         data = thread.to_json()
         data["newly_created"] = True
-        data["member"] = {"id": str(thread.id), "user_id": str(self.world.bot_user.id),
-                          "join_timestamp": thread.created_at, "flags": 1}
+        data["member"] = {
+            "id": str(thread.id),
+            "user_id": str(self.world.bot_user.id),
+            "join_timestamp": thread.created_at,
+            "flags": 1,
+        }
         await self.dispatch_if_connected("THREAD_CREATE", data, intent=Intent.GUILDS)
 
-    def store_attachment(self, channel: FakeChannel, filename: str, data: bytes,
-                         content_type: str, description: str | None = None) -> dict[str, Any]:
+    def store_attachment(
+        self,
+        channel: FakeChannel,
+        filename: str,
+        data: bytes,
+        content_type: str,
+        description: str | None = None,
+    ) -> dict[str, Any]:
         aid = self.world.ids()
         self.world.cdn[(aid, filename)] = (data, content_type)
         url = f"{self.base_url}/attachments/{channel.id}/{aid}/{filename}"
         attachment: dict[str, Any] = {
-            "id": str(aid), "filename": filename, "size": len(data), "url": url,
-            "proxy_url": url, "content_type": content_type,
+            "id": str(aid),
+            "filename": filename,
+            "size": len(data),
+            "url": url,
+            "proxy_url": url,
+            "content_type": content_type,
         }
         if description:
             attachment["description"] = description
@@ -100,22 +119,47 @@ class UserActions:
             raise ValueError(f"unknown channel {channel}")
         return found
 
-    async def _interact(self, itype: int, data: dict[str, Any], *, user: FakeUser | None,
-                        channel: FakeChannel, permissions: int | None,
-                        message: dict[str, Any] | None = None, locale: str | None = None,
-                        command_name: str | None = None, source_message_id: int | None = None,
-                        parent_id: int | None = None) -> InteractionRecord:
+    async def _interact(
+        self,
+        itype: int,
+        data: dict[str, Any],
+        *,
+        user: FakeUser | None,
+        channel: FakeChannel,
+        permissions: int | None,
+        message: dict[str, Any] | None = None,
+        locale: str | None = None,
+        command_name: str | None = None,
+        source_message_id: int | None = None,
+        parent_id: int | None = None,
+    ) -> InteractionRecord:
         self._check_loop()
         user = user or self.world.regular_user
-        payload = build_interaction(self.world, itype=itype, data=data, user=user,
-                                    channel=channel, permissions=permissions, message=message,
-                                    locale=locale)
+        payload = build_interaction(
+            self.world,
+            itype=itype,
+            data=data,
+            user=user,
+            channel=channel,
+            permissions=permissions,
+            message=message,
+            locale=locale,
+        )
         gw = self.gateway
         if gw.current is None or not gw.current.valid:
             raise RuntimeError("no gateway session: start the client first")
-        rec = InteractionRecord(int(payload["id"]), payload["token"], itype, payload, user,
-                                channel, time.monotonic(), command_name=command_name,
-                                source_message_id=source_message_id, parent_id=parent_id)
+        rec = InteractionRecord(
+            int(payload["id"]),
+            payload["token"],
+            itype,
+            payload,
+            user,
+            channel,
+            time.monotonic(),
+            command_name=command_name,
+            source_message_id=source_message_id,
+            parent_id=parent_id,
+        )
         rec.events.append(InteractionEvent("created", rec.created, payload))
         self.interactions[rec.id] = rec
         self.interactions_by_token[rec.token] = rec
@@ -149,68 +193,119 @@ class UserActions:
             k: self.store_attachment(target, *v) if isinstance(v, tuple) else v
             for k, v in (options or {}).items()
         }
-        data = build_command_data(self.world, name, options, option_types=option_types,
-                                  subcommand=subcommand, guild_command=guild_command)
-        rec = await self._interact(APPLICATION_COMMAND, data, user=user,
-                                   channel=target, permissions=permissions,
-                                   locale=locale, command_name=name)
+        data = build_command_data(
+            self.world,
+            name,
+            options,
+            option_types=option_types,
+            subcommand=subcommand,
+            guild_command=guild_command,
+        )
+        rec = await self._interact(
+            APPLICATION_COMMAND,
+            data,
+            user=user,
+            channel=target,
+            permissions=permissions,
+            locale=locale,
+            command_name=name,
+        )
         return rec.id
 
     async def autocomplete(
-        self, name: str, options: dict[str, Any], focused: str, *, user: FakeUser | None = None,
-        channel: FakeChannel | int | None = None, subcommand: str | None = None,
+        self,
+        name: str,
+        options: dict[str, Any],
+        focused: str,
+        *,
+        user: FakeUser | None = None,
+        channel: FakeChannel | int | None = None,
+        subcommand: str | None = None,
     ) -> list[dict[str, Any]]:
         """Inject an AUTOCOMPLETE interaction and return the choices the bot answered."""
-        data = build_command_data(self.world, name, options, subcommand=subcommand,
-                                  focused=focused)
-        rec = await self._interact(AUTOCOMPLETE, data, user=user, channel=self._channel(channel),
-                                   permissions=None, command_name=name)
+        data = build_command_data(self.world, name, options, subcommand=subcommand, focused=focused)
+        rec = await self._interact(
+            AUTOCOMPLETE,
+            data,
+            user=user,
+            channel=self._channel(channel),
+            permissions=None,
+            command_name=name,
+        )
         return await self.wait_for(lambda: rec.autocomplete_choices, f"autocomplete of {name}")
 
-    async def click_button(self, message_id: int, custom_id: str, *,
-                           user: FakeUser | None = None, permissions: int | None = None) -> int:
+    async def click_button(
+        self,
+        message_id: int,
+        custom_id: str,
+        *,
+        user: FakeUser | None = None,
+        permissions: int | None = None,
+    ) -> int:
         """Inject a MESSAGE_COMPONENT interaction (button) on a stored message."""
         return await self._component(message_id, custom_id, 2, None, user, permissions)
 
-    async def select(self, message_id: int, custom_id: str, values: list[str], *,
-                     user: FakeUser | None = None) -> int:
+    async def select(
+        self, message_id: int, custom_id: str, values: list[str], *, user: FakeUser | None = None
+    ) -> int:
         """Inject a MESSAGE_COMPONENT interaction for a select menu with chosen ``values``."""
         return await self._component(message_id, custom_id, None, values, user, None)
 
-    async def _component(self, message_id: int, custom_id: str, ctype: int | None,
-                         values: list[str] | None, user: FakeUser | None,
-                         permissions: int | None) -> int:
+    async def _component(
+        self,
+        message_id: int,
+        custom_id: str,
+        ctype: int | None,
+        values: list[str] | None,
+        user: FakeUser | None,
+        permissions: int | None,
+    ) -> int:
         message = self.world.messages.get(message_id)
         if message is None:
             raise ValueError(f"unknown message {message_id}")
-        component = next((c for c in iter_components(message["components"])
-                          if c.get("custom_id") == custom_id), None)
+        component = next(
+            (c for c in iter_components(message["components"]) if c.get("custom_id") == custom_id),
+            None,
+        )
         if component is None:
             raise ValueError(f"message {message_id} has no component {custom_id!r}")
         if component.get("disabled"):
             raise ValueError(f"component {custom_id!r} is disabled")
-        data: dict[str, Any] = {"custom_id": custom_id,
-                                "component_type": ctype or component["type"],
-                                "id": component.get("id", 0)}
+        data: dict[str, Any] = {
+            "custom_id": custom_id,
+            "component_type": ctype or component["type"],
+            "id": component.get("id", 0),
+        }
         if values is not None:
             data["values"] = values
         channel = self._channel(int(message["channel_id"]))
-        rec = await self._interact(MESSAGE_COMPONENT, data, user=user, channel=channel,
-                                   permissions=permissions, message=gateway_view(self, message),
-                                   source_message_id=message_id)
+        rec = await self._interact(
+            MESSAGE_COMPONENT,
+            data,
+            user=user,
+            channel=channel,
+            permissions=permissions,
+            message=gateway_view(self, message),
+            source_message_id=message_id,
+        )
         return rec.id
 
-    async def submit_modal(self, interaction_id: int, values: dict[str, str], *,
-                           user: FakeUser | None = None) -> int:
+    async def submit_modal(
+        self, interaction_id: int, values: dict[str, str], *, user: FakeUser | None = None
+    ) -> int:
         """Answer the modal the bot opened (type-9 callback) on ``interaction_id``."""
         parent = self.interactions[interaction_id]
         modal = await self.wait_for(lambda: parent.modal, f"a modal on {interaction_id}")
         source = self.world.messages.get(parent.source_message_id or 0)
         rec = await self._interact(
-            MODAL_SUBMIT, modal_submit_data(modal, values), user=user or parent.user,
-            channel=parent.channel, permissions=None,
+            MODAL_SUBMIT,
+            modal_submit_data(modal, values),
+            user=user or parent.user,
+            channel=parent.channel,
+            permissions=None,
             message=gateway_view(self, source) if source else None,
-            source_message_id=parent.source_message_id, parent_id=parent.id,
+            source_message_id=parent.source_message_id,
+            parent_id=parent.id,
         )
         return rec.id
 
@@ -240,18 +335,29 @@ class UserActions:
         extra: dict[str, Any] = {}
         if reply_to is not None:
             ref = world.messages[reply_to]
-            extra = {"message_reference": {"type": 0, "message_id": str(reply_to),
-                                           "channel_id": ref["channel_id"],
-                                           "guild_id": str(world.guild.id)},
-                     "referenced_message": ref}
+            extra = {
+                "message_reference": {
+                    "type": 0,
+                    "message_id": str(reply_to),
+                    "channel_id": ref["channel_id"],
+                    "guild_id": str(world.guild.id),
+                },
+                "referenced_message": ref,
+            }
             replied = world.user(int(ref["author"]["id"]))
             if replied is not None and replied not in users:
                 users.append(replied)
         message_id = world.ids()
         message = message_json(
-            message_id=message_id, channel=target, author=author, content=content,
-            embeds=embeds, mentions=users, mention_roles=mentioned_role_ids(content),
-            mention_everyone="@everyone" in content, msg_type=19 if reply_to else 0,
+            message_id=message_id,
+            channel=target,
+            author=author,
+            content=content,
+            embeds=embeds,
+            mentions=users,
+            mention_roles=mentioned_role_ids(content),
+            mention_everyone="@everyone" in content,
+            msg_type=19 if reply_to else 0,
             attachments=[self.store_attachment(target, n, d, t) for n, d, t in attachments or []],
             extra=extra,
         )
@@ -264,8 +370,13 @@ class UserActions:
         return message_id
 
     async def forum_post(
-        self, title: str, content: str, *, author: FakeUser | None = None,
-        forum: FakeChannel | int | None = None, tags: list[str] | None = None,
+        self,
+        title: str,
+        content: str,
+        *,
+        author: FakeUser | None = None,
+        forum: FakeChannel | int | None = None,
+        tags: list[str] | None = None,
     ) -> int:
         """A user opens a forum post: THREAD_CREATE (type 11, parent = the forum) then the
         starter MESSAGE_CREATE in the thread (same id). Returns the thread id."""
@@ -275,16 +386,24 @@ class UserActions:
         if parent.type != ChannelType.GUILD_FORUM:
             raise ValueError(f"{parent.name} is not a forum channel")
         by_name = {t["name"]: int(t["id"]) for t in parent.available_tags}
-        thread = world.add_thread(thread_id=world.ids(), parent=parent, name=title, owner=author,
-                                  applied_tags=[by_name[t] for t in tags or []])
+        thread = world.add_thread(
+            thread_id=world.ids(),
+            parent=parent,
+            name=title,
+            owner=author,
+            applied_tags=[by_name[t] for t in tags or []],
+        )
         parent.last_message_id = thread.id
         data = thread.to_json()
         data["newly_created"] = True
         await self.dispatch_if_connected("THREAD_CREATE", data, intent=Intent.GUILDS)
-        message = message_json(message_id=thread.id, channel=thread, author=author,
-                               content=content,
-                               mentions=[u for i in mentioned_user_ids(content)
-                                         if (u := world.user(i))])
+        message = message_json(
+            message_id=thread.id,
+            channel=thread,
+            author=author,
+            content=content,
+            mentions=[u for i in mentioned_user_ids(content) if (u := world.user(i))],
+        )
         world.messages[thread.id] = message
         thread.last_message_id = thread.id
         thread.message_count += 1

@@ -169,8 +169,11 @@ class Gateway:
             if self.connection is conn:
                 self.connection = None
             # Closing with 1000/1001 ends the session; anything else keeps it resumable.
-            if conn.session is not None and ws.close_code in (1000, 1001) \
-                    and info.server_close_code is None:
+            if (
+                conn.session is not None
+                and ws.close_code in (1000, 1001)
+                and info.server_close_code is None
+            ):
                 conn.session.valid = False
             self._notify()
         return ws
@@ -183,8 +186,14 @@ class Gateway:
         if query.get("v") != "10":
             await conn.ws.close(code=4012, message=b"Invalid API version")
             return
-        await conn.send({"op": HELLO, "d": {"heartbeat_interval": self.heartbeat_interval_ms},
-                         "s": None, "t": None})
+        await conn.send(
+            {
+                "op": HELLO,
+                "d": {"heartbeat_interval": self.heartbeat_interval_ms},
+                "s": None,
+                "t": None,
+            }
+        )
         async for msg in conn.ws:
             if msg.type is not WSMsgType.TEXT:
                 if msg.type is WSMsgType.BINARY:
@@ -243,28 +252,40 @@ class Gateway:
         conn.session = session
         self.connection = conn
         world = self.world
-        await self.dispatch("READY", {
-            "v": 10,
-            "user": {**world.bot_user.to_json(), "verified": True, "mfa_enabled": False,
-                     "email": None, "locale": "en-US"},
-            "user_settings": {},
-            "guilds": [{"id": str(world.guild.id), "unavailable": True}],
-            "presences": [],
-            "private_channels": [],
-            "relationships": [],
-            "guild_join_requests": [],
-            "session_id": session.session_id,
-            "session_type": "normal",
-            "resume_gateway_url": self._base_url() + RESUME_PATH.rstrip("/"),
-            "shard": data.get("shard", [0, 1]),
-            "application": {"id": str(world.application_id), "flags": world.application_flags},
-            "geo_ordered_rtc_regions": ["us-east"],
-            "auth_session_id_hash": secrets.token_hex(8),
-            "_trace": ["[\"fakediscord\",{\"micros\":0}]"],
-        })
-        await self.dispatch("GUILD_CREATE", world.guild.gateway_json(
-            include_all_members=bool(intents & Intent.GUILD_MEMBERS), bot_id=world.bot_user.id,
-        ))
+        await self.dispatch(
+            "READY",
+            {
+                "v": 10,
+                "user": {
+                    **world.bot_user.to_json(),
+                    "verified": True,
+                    "mfa_enabled": False,
+                    "email": None,
+                    "locale": "en-US",
+                },
+                "user_settings": {},
+                "guilds": [{"id": str(world.guild.id), "unavailable": True}],
+                "presences": [],
+                "private_channels": [],
+                "relationships": [],
+                "guild_join_requests": [],
+                "session_id": session.session_id,
+                "session_type": "normal",
+                "resume_gateway_url": self._base_url() + RESUME_PATH.rstrip("/"),
+                "shard": data.get("shard", [0, 1]),
+                "application": {"id": str(world.application_id), "flags": world.application_flags},
+                "geo_ordered_rtc_regions": ["us-east"],
+                "auth_session_id_hash": secrets.token_hex(8),
+                "_trace": ['["fakediscord",{"micros":0}]'],
+            },
+        )
+        await self.dispatch(
+            "GUILD_CREATE",
+            world.guild.gateway_json(
+                include_all_members=bool(intents & Intent.GUILD_MEMBERS),
+                bot_id=world.bot_user.id,
+            ),
+        )
         self.ready_count += 1
         self._notify()
 
@@ -284,7 +305,7 @@ class Gateway:
         for event in session.events:
             if event["s"] > seq:
                 await conn.send(event)
-        await self.dispatch("RESUMED", {"_trace": ["[\"fakediscord\",{\"micros\":0}]"]})
+        await self.dispatch("RESUMED", {"_trace": ['["fakediscord",{"micros":0}]']})
         self.resumed_count += 1
         self._notify()
 

@@ -78,9 +78,7 @@ def infer_option_type(value: Any) -> int:
     return STRING
 
 
-def _registered_option_types(
-    command: dict[str, Any] | None, path: list[str]
-) -> dict[str, int]:
+def _registered_option_types(command: dict[str, Any] | None, path: list[str]) -> dict[str, int]:
     """Declared option types of a registered command (following sub-command ``path``)."""
     if command is None:
         return {}
@@ -126,8 +124,8 @@ def build_command_data(
         data["options"] = nested
     if resolved:
         data["resolved"] = resolved
-    guild_id = registered_guild if guild_command is None else (
-        world.guild.id if guild_command else None
+    guild_id = (
+        registered_guild if guild_command is None else (world.guild.id if guild_command else None)
     )
     if guild_id is not None:
         data["guild_id"] = str(guild_id)
@@ -135,7 +133,11 @@ def build_command_data(
 
 
 def _option(
-    world: World, name: str, opt_type: int, value: Any, resolved: dict[str, dict[str, Any]],
+    world: World,
+    name: str,
+    opt_type: int,
+    value: Any,
+    resolved: dict[str, dict[str, Any]],
     focused: bool,
 ) -> dict[str, Any]:
     if isinstance(value, FakeUser | FakeChannel | FakeRole):
@@ -186,9 +188,7 @@ def build_interaction(
     """A complete guild INTERACTION_CREATE ``d`` payload."""
     guild = world.guild
     member = user.member_json()
-    member["permissions"] = str(
-        guild.permissions_for(user) if permissions is None else permissions
-    )
+    member["permissions"] = str(guild.permissions_for(user) if permissions is None else permissions)
     payload: dict[str, Any] = {
         "id": str(world.ids()),
         "application_id": str(world.application_id),
@@ -221,16 +221,28 @@ def modal_submit_data(modal: dict[str, Any], values: dict[str, str]) -> dict[str
     for top in modal.get("components", []):
         if top.get("type") == 1:  # action row of text inputs (legacy layout)
             inner = [
-                {"type": c["type"], "id": c.get("id", 0), "custom_id": c["custom_id"],
-                 "value": values.get(c["custom_id"], c.get("value", ""))}
-                for c in top.get("components", []) if c.get("type") == 4
+                {
+                    "type": c["type"],
+                    "id": c.get("id", 0),
+                    "custom_id": c["custom_id"],
+                    "value": values.get(c["custom_id"], c.get("value", "")),
+                }
+                for c in top.get("components", [])
+                if c.get("type") == 4
             ]
             components.append({"type": 1, "id": top.get("id", 0), "components": inner})
         elif top.get("type") == 18 and top.get("component", {}).get("type") == 4:  # label
             c = top["component"]
-            components.append({
-                "type": 18, "id": top.get("id", 0),
-                "component": {"type": 4, "id": c.get("id", 0), "custom_id": c["custom_id"],
-                              "value": values.get(c["custom_id"], c.get("value", ""))},
-            })
+            components.append(
+                {
+                    "type": 18,
+                    "id": top.get("id", 0),
+                    "component": {
+                        "type": 4,
+                        "id": c.get("id", 0),
+                        "custom_id": c["custom_id"],
+                        "value": values.get(c["custom_id"], c.get("value", "")),
+                    },
+                }
+            )
     return {"custom_id": modal["custom_id"], "components": components}

@@ -36,15 +36,22 @@ def _embed_chars(embed: dict[str, Any]) -> int:
 def check_limits(body: dict[str, Any]) -> None:
     """Limits Discord enforces beyond the JSON schema (answered with 400 Invalid Form Body)."""
     if len(body.get("content") or "") > 2000:
-        raise ApiError(400, INVALID_FORM_BODY, "Invalid Form Body (content: Must be 2000 "
-                       "or fewer in length.)")
+        raise ApiError(
+            400, INVALID_FORM_BODY, "Invalid Form Body (content: Must be 2000 or fewer in length.)"
+        )
     if sum(_embed_chars(e) for e in body.get("embeds") or []) > EMBED_TOTAL_LIMIT:
-        raise ApiError(400, INVALID_FORM_BODY, "Invalid Form Body (embeds: Embed size exceeds "
-                       "maximum size of 6000)")
+        raise ApiError(
+            400,
+            INVALID_FORM_BODY,
+            "Invalid Form Body (embeds: Embed size exceeds maximum size of 6000)",
+        )
 
 
 def build_attachments(
-    fake: FakeDiscord, channel: FakeChannel, body: dict[str, Any], files: list[UploadedFile],
+    fake: FakeDiscord,
+    channel: FakeChannel,
+    body: dict[str, Any],
+    files: list[UploadedFile],
     existing: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """Attachment objects for uploaded ``files[n]`` parts (and kept existing attachments)."""
@@ -58,10 +65,15 @@ def build_attachments(
             result.append(kept[sid])
         elif f"files[{sid}]" in by_field:
             used.add(f"files[{sid}]")
-            result.append(fake.store_attachment(channel, by_field[f"files[{sid}]"].filename,
-                                                by_field[f"files[{sid}]"].data,
-                                                by_field[f"files[{sid}]"].content_type,
-                                                spec.get("description")))
+            result.append(
+                fake.store_attachment(
+                    channel,
+                    by_field[f"files[{sid}]"].filename,
+                    by_field[f"files[{sid}]"].data,
+                    by_field[f"files[{sid}]"].content_type,
+                    spec.get("description"),
+                )
+            )
     for f in files:
         if f.field not in used:
             result.append(fake.store_attachment(channel, f.filename, f.data, f.content_type))
@@ -69,14 +81,17 @@ def build_attachments(
 
 
 def _mentions(
-    fake: FakeDiscord, content: str, allowed: dict[str, Any] | None,
+    fake: FakeDiscord,
+    content: str,
+    allowed: dict[str, Any] | None,
     replied_to: dict[str, Any] | None,
 ) -> tuple[list[FakeUser], list[int], bool]:
     parse = {"users", "roles", "everyone"} if allowed is None else set(allowed.get("parse") or [])
     explicit_users = {int(u) for u in (allowed or {}).get("users") or []}
     explicit_roles = {int(r) for r in (allowed or {}).get("roles") or []}
     users = [
-        u for uid in mentioned_user_ids(content)
+        u
+        for uid in mentioned_user_ids(content)
         if (u := fake.world.user(uid)) is not None and ("users" in parse or uid in explicit_users)
     ]
     if replied_to is not None and (allowed is None or allowed.get("replied_user")):
@@ -102,8 +117,14 @@ def create_bot_message(
 ) -> dict[str, Any]:
     """Store and return a message the bot sent (REST shape)."""
     check_limits(body)
-    if not (body.get("content") or body.get("embeds") or body.get("components") or files
-            or body.get("sticker_ids") or body.get("poll")):
+    if not (
+        body.get("content")
+        or body.get("embeds")
+        or body.get("components")
+        or files
+        or body.get("sticker_ids")
+        or body.get("poll")
+    ):
         raise ApiError(400, 50006, "Cannot send an empty message")
     world = fake.world
     extra: dict[str, Any] = {}
@@ -112,10 +133,12 @@ def create_bot_message(
     if ref:
         replied_to = world.messages.get(int(ref.get("message_id") or 0))
         if replied_to is None and ref.get("fail_if_not_exists", True):
-            raise ApiError(400, INVALID_FORM_BODY,
-                           "Invalid Form Body (message_reference: Unknown message)")
+            raise ApiError(
+                400, INVALID_FORM_BODY, "Invalid Form Body (message_reference: Unknown message)"
+            )
         extra["message_reference"] = {
-            "type": 0, "message_id": str(ref.get("message_id")),
+            "type": 0,
+            "message_id": str(ref.get("message_id")),
             "channel_id": str(ref.get("channel_id") or channel.id),
             "guild_id": str(ref.get("guild_id") or world.guild.id),
         }
@@ -128,13 +151,21 @@ def create_bot_message(
     if msg_type is None:
         msg_type = 19 if ref else 0
     message = message_json(
-        message_id=message_id, channel=channel, author=world.bot_user, content=content,
-        embeds=body.get("embeds"), components=body.get("components"),
+        message_id=message_id,
+        channel=channel,
+        author=world.bot_user,
+        content=content,
+        embeds=body.get("embeds"),
+        components=body.get("components"),
         attachments=build_attachments(fake, channel, body, files),
-        mentions=users, mention_roles=roles, mention_everyone=everyone,
+        mentions=users,
+        mention_roles=roles,
+        mention_everyone=everyone,
         flags=((body.get("flags") or 0) & MessageFlag.SETTABLE) | extra_flags,
-        msg_type=msg_type, webhook_id=webhook_id,
-        application_id=world.application_id if webhook_id is not None else None, extra=extra,
+        msg_type=msg_type,
+        webhook_id=webhook_id,
+        application_id=world.application_id if webhook_id is not None else None,
+        extra=extra,
     )
     if body.get("tts"):
         message["tts"] = True
@@ -148,11 +179,18 @@ def create_bot_message(
 
 
 def edit_message(
-    fake: FakeDiscord, message: dict[str, Any], body: dict[str, Any], files: list[UploadedFile],
+    fake: FakeDiscord,
+    message: dict[str, Any],
+    body: dict[str, Any],
+    files: list[UploadedFile],
 ) -> dict[str, Any]:
     """Apply a PATCH body to a stored message, in place; returns it."""
-    check_limits({"content": body.get("content", message["content"]),
-                  "embeds": body.get("embeds", message["embeds"])})
+    check_limits(
+        {
+            "content": body.get("content", message["content"]),
+            "embeds": body.get("embeds", message["embeds"]),
+        }
+    )
     channel = fake.world.channel(int(message["channel_id"]))
     assert channel is not None
     if "content" in body:
@@ -164,12 +202,20 @@ def edit_message(
         message["mention_roles"] = [str(r) for r in roles]
         message["mention_everyone"] = everyone
     if "embeds" in body:
-        probe = message_json(message_id=int(message["id"]), channel=channel,
-                             author=fake.world.bot_user, embeds=body["embeds"] or [])
+        probe = message_json(
+            message_id=int(message["id"]),
+            channel=channel,
+            author=fake.world.bot_user,
+            embeds=body["embeds"] or [],
+        )
         message["embeds"] = probe["embeds"]
     if "components" in body:
-        probe = message_json(message_id=int(message["id"]), channel=channel,
-                             author=fake.world.bot_user, components=body["components"] or [])
+        probe = message_json(
+            message_id=int(message["id"]),
+            channel=channel,
+            author=fake.world.bot_user,
+            components=body["components"] or [],
+        )
         message["components"] = probe["components"]
     if "attachments" in body or files:
         message["attachments"] = build_attachments(
@@ -177,8 +223,9 @@ def edit_message(
         )
     if body.get("flags") is not None:
         keep = message["flags"] & ~(MessageFlag.SUPPRESS_EMBEDS | MessageFlag.IS_COMPONENTS_V2)
-        message["flags"] = keep | (body["flags"] & (
-            MessageFlag.SUPPRESS_EMBEDS | MessageFlag.IS_COMPONENTS_V2))
+        message["flags"] = keep | (
+            body["flags"] & (MessageFlag.SUPPRESS_EMBEDS | MessageFlag.IS_COMPONENTS_V2)
+        )
     if message["flags"] & MessageFlag.LOADING:
         message["flags"] &= ~MessageFlag.LOADING
     else:

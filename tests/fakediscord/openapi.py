@@ -1,7 +1,9 @@
 """Validate REST requests (and the fake's own responses) against Discord's OpenAPI 3.1 spec.
 
-The spec (``/work/shared/discord-api-spec/openapi.json``) describes the API relative to the
-``https://discord.com/api/v10`` base, so callers pass the path *below* ``/api/v10``.
+The spec (``../shared/discord-api-spec/openapi.json`` beside the repository when present, else
+the sha256-pinned copy in ``spec/openapi.json.gz``; see ``tests/external.py``) describes the
+API relative to the ``https://discord.com/api/v10`` base, so callers pass the path *below*
+``/api/v10``.
 
 Checks for a request:
 
@@ -49,12 +51,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from external import openapi_spec_path, read_openapi_spec
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-DEFAULT_SPEC_PATH = Path("/work/shared/discord-api-spec/openapi.json")
+DEFAULT_SPEC_PATH = openapi_spec_path()
 SPEC_URI = "urn:discord-api-spec"
 METHODS = ("get", "put", "post", "patch", "delete")
 # Relaxation 3 (see module docstring): (method, template) -> extra accepted query parameters.
@@ -102,8 +105,7 @@ def _pointer(*parts: str) -> str:
 
 @functools.cache
 def _load_spec(path: str) -> dict[str, Any]:
-    with open(path, encoding="utf-8") as fh:
-        spec: dict[str, Any] = json.load(fh)
+    spec: dict[str, Any] = json.loads(read_openapi_spec(Path(path)))
     schemas = spec["components"]["schemas"]
     # Relaxation 1 (see module docstring): integer snowflakes are accepted by Discord.
     schemas["SnowflakeType"] = {
@@ -145,8 +147,11 @@ class OpenAPIValidator:
         while best.context:
             best = best_match(best.context)
         location = "/".join(str(p) for p in best.absolute_path) or "<root>"
-        message = best.message if len(best.message) < 300 else (
-            best.message[:150] + " ... " + best.message[-120:])
+        message = (
+            best.message
+            if len(best.message) < 300
+            else (best.message[:150] + " ... " + best.message[-120:])
+        )
         return [f"{where}: {location}: {message} ({len(errors)} error(s))"]
 
     def _resolve(self, node: dict[str, Any]) -> dict[str, Any]:
@@ -194,8 +199,7 @@ class OpenAPIValidator:
             return RequestResult(None, [f"{where}: no such route in the OpenAPI spec"], 404)
         op = self.operation(match.template, req.method)
         if op is None:
-            return RequestResult(match, [f"{where}: method not allowed for {match.template}"],
-                                 405)
+            return RequestResult(match, [f"{where}: method not allowed for {match.template}"], 405)
         path_problems, query_problems = self._check_params(req, match, op, where)
         body_problems = self._check_body(req, match, op, where)
         problems = path_problems + query_problems + self._check_security(req, op, where)
@@ -293,8 +297,13 @@ class OpenAPIValidator:
         if req.body_error is not None:
             return [f"{where}: {req.body_error}"]
         pointer = _pointer(
-            "paths", match.template, req.method.lower(), "requestBody", "content",
-            req.content_type, "schema",
+            "paths",
+            match.template,
+            req.method.lower(),
+            "requestBody",
+            "content",
+            req.content_type,
+            "schema",
         )
         if "$ref" in op["requestBody"]:
             ref = op["requestBody"]["$ref"].removeprefix("#")
@@ -302,9 +311,7 @@ class OpenAPIValidator:
         return self.schema_errors(pointer, req.body, f"{where}: request body")
 
     # -- response validation (self-check of the fake) ------------------------------------
-    def check_response(
-        self, method: str, template: str, status: int, body: Any
-    ) -> list[str]:
+    def check_response(self, method: str, template: str, status: int, body: Any) -> list[str]:
         """Validate a JSON response the fake produced against the documented response."""
         where = f"response {status} to {method} {template}"
         op = self.operation(template, method)

@@ -61,10 +61,21 @@ class Perm:
     ALL = (1 << 53) - 1
 
     EVERYONE_DEFAULT = (
-        CREATE_INSTANT_INVITE | ADD_REACTIONS | VIEW_CHANNEL | SEND_MESSAGES | EMBED_LINKS
-        | ATTACH_FILES | READ_MESSAGE_HISTORY | USE_EXTERNAL_EMOJIS | CONNECT | SPEAK
-        | CHANGE_NICKNAME | USE_APPLICATION_COMMANDS | CREATE_PUBLIC_THREADS
-        | CREATE_PRIVATE_THREADS | SEND_MESSAGES_IN_THREADS
+        CREATE_INSTANT_INVITE
+        | ADD_REACTIONS
+        | VIEW_CHANNEL
+        | SEND_MESSAGES
+        | EMBED_LINKS
+        | ATTACH_FILES
+        | READ_MESSAGE_HISTORY
+        | USE_EXTERNAL_EMOJIS
+        | CONNECT
+        | SPEAK
+        | CHANGE_NICKNAME
+        | USE_APPLICATION_COMMANDS
+        | CREATE_PUBLIC_THREADS
+        | CREATE_PRIVATE_THREADS
+        | SEND_MESSAGES_IN_THREADS
     )
 
 
@@ -172,8 +183,11 @@ class FakeRole:
             "permissions": str(self.permissions),
             "position": self.position,
             "color": self.color,
-            "colors": {"primary_color": self.color, "secondary_color": None,
-                       "tertiary_color": None},
+            "colors": {
+                "primary_color": self.color,
+                "secondary_color": None,
+                "tertiary_color": None,
+            },
             "hoist": False,
             "managed": self.managed,
             "mentionable": False,
@@ -325,9 +339,7 @@ class FakeGuild:
     def gateway_json(self, *, include_all_members: bool, bot_id: int) -> dict[str, Any]:
         """GUILD_CREATE payload; without GUILD_MEMBERS only the bot itself is listed."""
         members = [
-            m.member_json()
-            for m in self.members.values()
-            if include_all_members or m.id == bot_id
+            m.member_json() for m in self.members.values() if include_all_members or m.id == bot_id
         ]
         data = self.base_json()
         data.update(

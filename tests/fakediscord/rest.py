@@ -135,22 +135,33 @@ class RestFrontend:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         fake = self.fake
         raw_path = request.raw_path.split("?", 1)[0]
-        path = raw_path[len(API_PREFIX):] or "/"
+        path = raw_path[len(API_PREFIX) :] or "/"
         query = {k: v for k, v in request.query.items()}
         headers = {k: v for k, v in request.headers.items() if k.lower() != "authorization"}
         auth = request.headers.get("Authorization")
         if auth is not None:
-            headers["Authorization"] = "Bot <valid token>" if auth == f"Bot {fake.token}" \
-                else "<invalid token>"
+            headers["Authorization"] = (
+                "Bot <valid token>" if auth == f"Bot {fake.token}" else "<invalid token>"
+            )
         body, body_error, files = await self._read_body(request)
         rec = RecordedRequest(
-            request.method, path, None, query, headers, body,
-            [f"{f.field}={f.filename} ({len(f.data)} bytes)" for f in files], time.monotonic(),
+            request.method,
+            path,
+            None,
+            query,
+            headers,
+            body,
+            [f"{f.field}={f.filename} ({len(f.data)} bytes)" for f in files],
+            time.monotonic(),
         )
         fake.requests.append(rec)
         check = RequestCheck(
-            method=request.method, path=path, query=query, headers=request.headers,
-            content_type=request.content_type if request.body_exists else None, body=body,
+            method=request.method,
+            path=path,
+            query=query,
+            headers=request.headers,
+            content_type=request.content_type if request.body_exists else None,
+            body=body,
             body_present=request.body_exists and request.content_length != 0,
             body_error=body_error,
         )
@@ -163,8 +174,14 @@ class RestFrontend:
         if found is not None and found[0].auth and auth != f"Bot {fake.token}":
             status, payload = 401, {"message": "401: Unauthorized", "code": 0}
         elif result.status == 400:  # Discord rejects what its schema rejects
-            status, payload = 400, {"message": "Invalid Form Body", "code": 50035, "errors": {
-                "_errors": [{"code": 50035, "message": p} for p in result.problems]}}
+            status, payload = (
+                400,
+                {
+                    "message": "Invalid Form Body",
+                    "code": 50035,
+                    "errors": {"_errors": [{"code": 50035, "message": p} for p in result.problems]},
+                },
+            )
         elif result.status == 405:
             status, payload = 405, {"message": "405: Method Not Allowed", "code": 0}
         elif found is None:
@@ -172,10 +189,14 @@ class RestFrontend:
         else:
             route, params = found
             status, payload = await self._call(
-                route.handler, ApiRequest(request.method, path, params, query, body, files))
+                route.handler, ApiRequest(request.method, path, params, query, body, files)
+            )
         rec.status, rec.response = status, payload
-        if status == 404 and payload == {"message": "Unknown route", "code": 0} \
-                and rec.template is not None:
+        if (
+            status == 404
+            and payload == {"message": "Unknown route", "code": 0}
+            and rec.template is not None
+        ):
             violation = f"{request.method} {path}: the fake implements no such route"
             rec.violations.append(violation)
             fake.violations.append(violation)
@@ -193,12 +214,11 @@ class RestFrontend:
             return exc.status, error_body(exc)
         except Exception:  # a bug in the fake: make it loud but keep discord.py from retrying
             self.fake.violations.append(
-                f"FAKE BUG in {req.method} {req.path}:\n{traceback.format_exc()}")
+                f"FAKE BUG in {req.method} {req.path}:\n{traceback.format_exc()}"
+            )
             return 400, {"message": "fakediscord internal error (see fake.violations)", "code": 0}
 
-    async def _read_body(
-        self, request: web.Request
-    ) -> tuple[Any, str | None, list[UploadedFile]]:
+    async def _read_body(self, request: web.Request) -> tuple[Any, str | None, list[UploadedFile]]:
         if not request.body_exists:
             return None, None, []
         if request.content_type == "multipart/form-data":
@@ -215,10 +235,14 @@ class RestFrontend:
                     except ValueError:
                         error = "payload_json is not valid JSON"
                 else:
-                    files.append(UploadedFile(
-                        name, part.filename or "",  # type: ignore[union-attr]
-                        part.headers.get("Content-Type", "application/octet-stream"), bytes(data),
-                    ))
+                    files.append(
+                        UploadedFile(
+                            name,
+                            part.filename or "",  # type: ignore[union-attr]
+                            part.headers.get("Content-Type", "application/octet-stream"),
+                            bytes(data),
+                        )
+                    )
             return payload, error, files
         raw = await request.read()
         if request.content_type != "application/json":

@@ -18,8 +18,15 @@ def register(router: Router, fake: FakeDiscord) -> None:
 
     # -- identity -----------------------------------------------------------------------------
     async def get_me(_: ApiRequest) -> Reply:
-        return 200, {**world.bot_user.to_json(), "verified": True, "mfa_enabled": False,
-                     "email": None, "locale": "en-US", "premium_type": 0, "bio": ""}
+        return 200, {
+            **world.bot_user.to_json(),
+            "verified": True,
+            "mfa_enabled": False,
+            "email": None,
+            "locale": "en-US",
+            "premium_type": 0,
+            "bio": "",
+        }
 
     async def get_user(req: ApiRequest) -> Reply:
         user = world.user(req.int_param("user_id"))
@@ -28,17 +35,23 @@ def register(router: Router, fake: FakeDiscord) -> None:
         return 200, user.to_json()
 
     async def get_application(_: ApiRequest) -> Reply:
-        return 200, application_json(world.application_id, world.bot_user, world.owner_user,
-                                     world.application_flags)
+        return 200, application_json(
+            world.application_id, world.bot_user, world.owner_user, world.application_flags
+        )
 
     async def get_gateway(_: ApiRequest) -> Reply:
         return 200, {"url": fake.base_ws_url}
 
     async def get_gateway_bot(_: ApiRequest) -> Reply:
         return 200, {
-            "url": fake.base_ws_url, "shards": 1,
-            "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 14_400_000,
-                                    "max_concurrency": 1},
+            "url": fake.base_ws_url,
+            "shards": 1,
+            "session_start_limit": {
+                "total": 1000,
+                "remaining": 999,
+                "reset_after": 14_400_000,
+                "max_concurrency": 1,
+            },
         }
 
     router.add("GET", "/users/@me", get_me)
@@ -65,8 +78,13 @@ def register(router: Router, fake: FakeDiscord) -> None:
         key = (body["name"], body.get("type") or 1)
         old = reg.get(key)
         command_id = int(old["id"]) if old else world.ids()
-        reg[key] = command_json(body, command_id=command_id, app_id=world.application_id,
-                                guild_id=guild_id, version=world.ids())
+        reg[key] = command_json(
+            body,
+            command_id=command_id,
+            app_id=world.application_id,
+            guild_id=guild_id,
+            version=world.ids(),
+        )
         return old is None, reg[key]
 
     async def list_commands(req: ApiRequest) -> Reply:
@@ -121,16 +139,21 @@ def register(router: Router, fake: FakeDiscord) -> None:
         registry(req)
         return 200, []
 
-    for base in ("/applications/{application_id}",
-                 "/applications/{application_id}/guilds/{guild_id}"):
+    for base in (
+        "/applications/{application_id}",
+        "/applications/{application_id}/guilds/{guild_id}",
+    ):
         router.add("GET", base + "/commands", list_commands)
         router.add("PUT", base + "/commands", bulk_overwrite)
         router.add("POST", base + "/commands", create_command)
         router.add("GET", base + "/commands/{command_id}", get_command)
         router.add("PATCH", base + "/commands/{command_id}", edit_command)
         router.add("DELETE", base + "/commands/{command_id}", delete_command)
-    router.add("GET", "/applications/{application_id}/guilds/{guild_id}/commands/permissions",
-               command_permissions)
+    router.add(
+        "GET",
+        "/applications/{application_id}/guilds/{guild_id}/commands/permissions",
+        command_permissions,
+    )
 
     # -- guild and channel reads -------------------------------------------------------------
     def guild_of(req: ApiRequest) -> None:
@@ -141,8 +164,9 @@ def register(router: Router, fake: FakeDiscord) -> None:
         guild_of(req)
         data = world.guild.base_json()
         if req.flag("with_counts"):
-            data.update(approximate_member_count=len(world.guild.members),
-                        approximate_presence_count=0)
+            data.update(
+                approximate_member_count=len(world.guild.members), approximate_presence_count=0
+            )
         return 200, data
 
     async def guild_channels(req: ApiRequest) -> Reply:
@@ -166,8 +190,9 @@ def register(router: Router, fake: FakeDiscord) -> None:
             raise ApiError(403, 50001, "Missing Access")
         after = int(req.query.get("after", 0))
         limit = int(req.query.get("limit", 1))
-        members = sorted((m for m in world.guild.members.values() if m.id > after),
-                         key=lambda m: m.id)
+        members = sorted(
+            (m for m in world.guild.members.values() if m.id > after), key=lambda m: m.id
+        )
         return 200, [m.member_json() for m in members[:limit]]
 
     async def active_threads(req: ApiRequest) -> Reply:

@@ -26,8 +26,13 @@ CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE, DEFERRED_UPDATE, UPDATE_MESSAGE = 4, 
 AUTOCOMPLETE_RESULT, MODAL = 8, 9
 ALLOWED_CALLBACKS = {
     APPLICATION_COMMAND: {CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE, MODAL},
-    MESSAGE_COMPONENT: {CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE, DEFERRED_UPDATE,
-                        UPDATE_MESSAGE, MODAL},
+    MESSAGE_COMPONENT: {
+        CHANNEL_MESSAGE,
+        DEFERRED_CHANNEL_MESSAGE,
+        DEFERRED_UPDATE,
+        UPDATE_MESSAGE,
+        MODAL,
+    },
     AUTOCOMPLETE: {AUTOCOMPLETE_RESULT},
     MODAL_SUBMIT: {CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE, DEFERRED_UPDATE, UPDATE_MESSAGE},
 }
@@ -39,7 +44,9 @@ def register(router: Router, fake: FakeDiscord) -> None:
 
     def metadata(rec: InteractionRecord, *, followup: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {
-            "id": str(rec.id), "type": rec.type, "user": rec.user.to_json(),
+            "id": str(rec.id),
+            "type": rec.type,
+            "user": rec.user.to_json(),
             "authorizing_integration_owners": {"0": str(world.guild.id)},
         }
         if rec.type == APPLICATION_COMMAND:
@@ -52,10 +59,19 @@ def register(router: Router, fake: FakeDiscord) -> None:
             data["original_response_message_id"] = str(rec.original_message_id)
         return data
 
-    def new_message(rec: InteractionRecord, req: ApiRequest, body: dict[str, Any],
-                    extra_flags: int = 0, followup: bool = False) -> dict[str, Any]:
+    def new_message(
+        rec: InteractionRecord,
+        req: ApiRequest,
+        body: dict[str, Any],
+        extra_flags: int = 0,
+        followup: bool = False,
+    ) -> dict[str, Any]:
         return create_bot_message(
-            fake, rec.channel, body, req.files, extra_flags=extra_flags,
+            fake,
+            rec.channel,
+            body,
+            req.files,
+            extra_flags=extra_flags,
             msg_type=20 if rec.type == APPLICATION_COMMAND else 0,
             webhook_id=world.application_id,
             interaction_metadata=metadata(rec, followup=followup),
@@ -65,10 +81,18 @@ def register(router: Router, fake: FakeDiscord) -> None:
         if not message["flags"] & MessageFlag.EPHEMERAL:
             await fake.dispatch_message(event, message)
 
-    def log(rec: InteractionRecord, kind: str, payload: Any, message: dict[str, Any] | None,
-            status: int = 200) -> None:
-        rec.events.append(InteractionEvent(kind, time.monotonic(), copy.deepcopy(payload),
-                                           copy.deepcopy(message), status))
+    def log(
+        rec: InteractionRecord,
+        kind: str,
+        payload: Any,
+        message: dict[str, Any] | None,
+        status: int = 200,
+    ) -> None:
+        rec.events.append(
+            InteractionEvent(
+                kind, time.monotonic(), copy.deepcopy(payload), copy.deepcopy(message), status
+            )
+        )
 
     # -- callback ----------------------------------------------------------------------------
     async def callback(req: ApiRequest) -> Reply:
@@ -76,8 +100,10 @@ def register(router: Router, fake: FakeDiscord) -> None:
         if rec is None or rec.token != req.params["interaction_token"]:
             raise unknown("interaction", 10062)
         body = req.json or {}
-        if fake.callback_deadline is not None and \
-                time.monotonic() - rec.created > fake.callback_deadline:
+        if (
+            fake.callback_deadline is not None
+            and time.monotonic() - rec.created > fake.callback_deadline
+        ):
             log(rec, "callback", body, None, 404)
             raise unknown("interaction", 10062)  # what Discord answers after 3 s
         if rec.acknowledged:
@@ -85,8 +111,12 @@ def register(router: Router, fake: FakeDiscord) -> None:
             raise ApiError(400, 40060, "Interaction has already been acknowledged.")
         ctype, data = body.get("type"), body.get("data") or {}
         if ctype not in ALLOWED_CALLBACKS[rec.type]:
-            raise ApiError(400, 50035, f"Invalid Form Body (type: callback type {ctype} is "
-                                       f"not valid for interaction type {rec.type})")
+            raise ApiError(
+                400,
+                50035,
+                f"Invalid Form Body (type: callback type {ctype} is "
+                f"not valid for interaction type {rec.type})",
+            )
         ephemeral = bool((data.get("flags") or 0) & MessageFlag.EPHEMERAL)
         message: dict[str, Any] | None = None
         if ctype == CHANNEL_MESSAGE:
@@ -95,10 +125,13 @@ def register(router: Router, fake: FakeDiscord) -> None:
             await publish("MESSAGE_CREATE", message)
         elif ctype == DEFERRED_CHANNEL_MESSAGE:
             message = message_json(
-                message_id=world.ids(), channel=rec.channel, author=world.bot_user,
+                message_id=world.ids(),
+                channel=rec.channel,
+                author=world.bot_user,
                 flags=MessageFlag.LOADING | (MessageFlag.EPHEMERAL if ephemeral else 0),
                 msg_type=20 if rec.type == APPLICATION_COMMAND else 0,
-                webhook_id=world.application_id, application_id=world.application_id,
+                webhook_id=world.application_id,
+                application_id=world.application_id,
                 extra={"interaction_metadata": metadata(rec)},
             )
             world.messages[int(message["id"])] = message
@@ -134,8 +167,9 @@ def register(router: Router, fake: FakeDiscord) -> None:
             reply["resource"] = {"type": ctype, "message": message}
         return 200, reply
 
-    router.add("POST", "/interactions/{interaction_id}/{interaction_token}/callback", callback,
-               auth=False)
+    router.add(
+        "POST", "/interactions/{interaction_id}/{interaction_token}/callback", callback, auth=False
+    )
 
     # -- webhooks (followups and @original) ---------------------------------------------------
     def record_of(req: ApiRequest) -> InteractionRecord:
@@ -154,8 +188,11 @@ def register(router: Router, fake: FakeDiscord) -> None:
             message = world.messages.get(rec.original_message_id or 0)
         else:
             message = world.messages.get(int(mid)) if mid.isdigit() else None
-            if message is not None and int(message["id"]) not in rec.followup_ids \
-                    and int(message["id"]) != rec.original_message_id:
+            if (
+                message is not None
+                and int(message["id"]) not in rec.followup_ids
+                and int(message["id"]) != rec.original_message_id
+            ):
                 message = None
         if message is None:
             raise unknown("Message", 10008)
@@ -165,8 +202,11 @@ def register(router: Router, fake: FakeDiscord) -> None:
         rec = record_of(req)
         body = req.json or {}
         original = world.messages.get(rec.original_message_id or 0)
-        if rec.response_type == DEFERRED_CHANNEL_MESSAGE and original is not None \
-                and original["flags"] & MessageFlag.LOADING:
+        if (
+            rec.response_type == DEFERRED_CHANNEL_MESSAGE
+            and original is not None
+            and original["flags"] & MessageFlag.LOADING
+        ):
             # The first followup after a defer replaces the "thinking..." message.
             message = edit_message(fake, original, body, req.files)
             await publish("MESSAGE_UPDATE", message)
@@ -197,9 +237,14 @@ def register(router: Router, fake: FakeDiscord) -> None:
         message, is_original = target_of(req, rec)
         del world.messages[int(message["id"])]
         if not message["flags"] & MessageFlag.EPHEMERAL:
-            await fake.dispatch_if_connected("MESSAGE_DELETE", {
-                "id": message["id"], "channel_id": message["channel_id"],
-                "guild_id": str(world.guild.id)})
+            await fake.dispatch_if_connected(
+                "MESSAGE_DELETE",
+                {
+                    "id": message["id"],
+                    "channel_id": message["channel_id"],
+                    "guild_id": str(world.guild.id),
+                },
+            )
         log(rec, "delete_original" if is_original else "delete_followup", None, message, 204)
         return 204, None
 

@@ -26,8 +26,11 @@ def register(router: Router, fake: FakeDiscord) -> None:
 
     def message_of(req: ApiRequest, channel: FakeChannel) -> dict[str, Any]:
         message = world.messages.get(req.int_param("message_id"))
-        if message is None or message["channel_id"] != str(channel.id) \
-                or message["flags"] & MessageFlag.EPHEMERAL:
+        if (
+            message is None
+            or message["channel_id"] != str(channel.id)
+            or message["flags"] & MessageFlag.EPHEMERAL
+        ):
             raise unknown("Message", 10008)
         return message
 
@@ -40,8 +43,11 @@ def register(router: Router, fake: FakeDiscord) -> None:
         channel = channel_of(req)
         if channel.type == ChannelType.GUILD_FORUM:
             raise ApiError(400, 50008, "Cannot send messages in a non-text channel")
-        require(channel, Perm.VIEW_CHANNEL | (
-            Perm.SEND_MESSAGES_IN_THREADS if channel.is_thread else Perm.SEND_MESSAGES))
+        require(
+            channel,
+            Perm.VIEW_CHANNEL
+            | (Perm.SEND_MESSAGES_IN_THREADS if channel.is_thread else Perm.SEND_MESSAGES),
+        )
         message = create_bot_message(fake, channel, req.json or {}, req.files)
         await fake.dispatch_message("MESSAGE_CREATE", message)
         return 200, message
@@ -50,8 +56,11 @@ def register(router: Router, fake: FakeDiscord) -> None:
         channel = channel_of(req)
         require(channel, Perm.VIEW_CHANNEL | Perm.READ_MESSAGE_HISTORY)
         limit = int(req.query.get("limit", 50))
-        msgs = [m for m in world.messages.values() if m["channel_id"] == str(channel.id)
-                and not m["flags"] & MessageFlag.EPHEMERAL]
+        msgs = [
+            m
+            for m in world.messages.values()
+            if m["channel_id"] == str(channel.id) and not m["flags"] & MessageFlag.EPHEMERAL
+        ]
         if "before" in req.query:
             msgs = [m for m in msgs if int(m["id"]) < int(req.query["before"])]
         if "after" in req.query:
@@ -76,9 +85,15 @@ def register(router: Router, fake: FakeDiscord) -> None:
         if message["author"]["id"] != str(world.bot_user.id):
             require(channel, Perm.MANAGE_MESSAGES)
         del world.messages[int(message["id"])]
-        await fake.dispatch_if_connected("MESSAGE_DELETE", {
-            "id": message["id"], "channel_id": message["channel_id"],
-            "guild_id": str(world.guild.id)}, intent=Intent.GUILD_MESSAGES)
+        await fake.dispatch_if_connected(
+            "MESSAGE_DELETE",
+            {
+                "id": message["id"],
+                "channel_id": message["channel_id"],
+                "guild_id": str(world.guild.id),
+            },
+            intent=Intent.GUILD_MESSAGES,
+        )
         return 204, None
 
     async def typing(req: ApiRequest) -> Reply:
@@ -105,9 +120,15 @@ def register(router: Router, fake: FakeDiscord) -> None:
         adding = req.method == "PUT"
         if adding and (entry is None or not entry["me"]):
             if entry is None:
-                entry = {"emoji": emoji_json, "count": 0, "me": False, "burst_colors": [],
-                         "count_details": {"burst": 0, "normal": 0}, "burst_count": 0,
-                         "me_burst": False}
+                entry = {
+                    "emoji": emoji_json,
+                    "count": 0,
+                    "me": False,
+                    "burst_colors": [],
+                    "count_details": {"burst": 0, "normal": 0},
+                    "burst_count": 0,
+                    "me_burst": False,
+                }
                 reactions.append(entry)
             entry["count"] += 1
             entry["count_details"]["normal"] += 1
@@ -120,9 +141,15 @@ def register(router: Router, fake: FakeDiscord) -> None:
                 reactions.remove(entry)
         else:
             return 204, None
-        event = {"user_id": str(world.bot_user.id), "channel_id": str(channel.id),
-                 "message_id": message["id"], "guild_id": str(world.guild.id),
-                 "emoji": emoji_json, "burst": False, "type": 0}
+        event = {
+            "user_id": str(world.bot_user.id),
+            "channel_id": str(channel.id),
+            "message_id": message["id"],
+            "guild_id": str(world.guild.id),
+            "emoji": emoji_json,
+            "burst": False,
+            "type": 0,
+        }
         if adding:
             event["member"] = world.bot_user.member_json()
             event["message_author_id"] = message["author"]["id"]
@@ -144,8 +171,9 @@ def register(router: Router, fake: FakeDiscord) -> None:
             raise ApiError(400, 160004, "A thread has already been created for this message")
         require(channel, Perm.CREATE_PUBLIC_THREADS)
         body = req.json or {}
-        thread = world.add_thread(thread_id=int(message["id"]), parent=channel,
-                                  name=body["name"], owner=world.bot_user)
+        thread = world.add_thread(
+            thread_id=int(message["id"]), parent=channel, name=body["name"], owner=world.bot_user
+        )
         message["thread"] = thread.to_json()
         await fake.dispatch_thread_create(thread)
         return 201, thread.to_json()
@@ -158,22 +186,35 @@ def register(router: Router, fake: FakeDiscord) -> None:
             if not isinstance(body.get("message"), dict):
                 raise ApiError(400, 50035, "Invalid Form Body (message: required)")
             thread = world.add_thread(
-                thread_id=world.ids(), parent=channel, name=body["name"], owner=world.bot_user,
+                thread_id=world.ids(),
+                parent=channel,
+                name=body["name"],
+                owner=world.bot_user,
                 applied_tags=[int(t) for t in body.get("applied_tags") or []],
             )
             # the starter message shares the thread's id
-            starter = create_bot_message(fake, thread, body["message"], req.files,
-                                         message_id=thread.id)
+            starter = create_bot_message(
+                fake, thread, body["message"], req.files, message_id=thread.id
+            )
             await fake.dispatch_thread_create(thread)
             await fake.dispatch_message("MESSAGE_CREATE", starter)
             return 201, {**thread.to_json(), "message": starter}
         if channel.type != ChannelType.GUILD_TEXT:
             raise ApiError(400, 50024, "Cannot execute action on this channel type")
         thread_type = body.get("type") or ChannelType.PRIVATE_THREAD
-        require(channel, Perm.CREATE_PUBLIC_THREADS if thread_type == ChannelType.PUBLIC_THREAD
-                else Perm.CREATE_PRIVATE_THREADS)
-        thread = world.add_thread(thread_id=world.ids(), parent=channel, name=body["name"],
-                                  owner=world.bot_user, thread_type=thread_type)
+        require(
+            channel,
+            Perm.CREATE_PUBLIC_THREADS
+            if thread_type == ChannelType.PUBLIC_THREAD
+            else Perm.CREATE_PRIVATE_THREADS,
+        )
+        thread = world.add_thread(
+            thread_id=world.ids(),
+            parent=channel,
+            name=body["name"],
+            owner=world.bot_user,
+            thread_type=thread_type,
+        )
         await fake.dispatch_thread_create(thread)
         return 201, thread.to_json()
 

@@ -90,8 +90,13 @@ class FakeDiscord(UserActions):
         self._clients: list[tuple[discord.Client, asyncio.Task[None]]] = []
         self._drop_marker = 0
         self.port = 0
-        self.gateway = Gateway(self.world, token=self.token, base_url=lambda: self.base_ws_url,
-                               notify=self.notify, heartbeat_interval_ms=heartbeat_interval_ms)
+        self.gateway = Gateway(
+            self.world,
+            token=self.token,
+            base_url=lambda: self.base_ws_url,
+            notify=self.notify,
+            heartbeat_interval_ms=heartbeat_interval_ms,
+        )
         router = Router()
         rest_core.register(router, self)
         rest_messages.register(router, self)
@@ -169,8 +174,9 @@ class FakeDiscord(UserActions):
         finally:
             self._log_watch.uninstall()
             if self._saved is not None:
-                discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = \
+                discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = (
                     self._saved
+                )
                 self._saved = None
             _active = None
 
@@ -184,8 +190,11 @@ class FakeDiscord(UserActions):
     async def _not_api(self, request: web.Request) -> web.StreamResponse:
         self.violations.append(f"{request.method} {request.path}: not under {API_PREFIX}")
         self.notify()
-        return web.Response(status=404, body=b'{"message": "Unknown route", "code": 0}',
-                            headers={"Content-Type": "application/json"})
+        return web.Response(
+            status=404,
+            body=b'{"message": "Unknown route", "code": 0}',
+            headers={"Content-Type": "application/json"},
+        )
 
     # -- clients ------------------------------------------------------------------------------
     async def start_client(
@@ -205,8 +214,9 @@ class FakeDiscord(UserActions):
         task = asyncio.create_task(client.connect(reconnect=True), name="fakediscord-client")
         self._clients.append((client, task))
         ready = asyncio.create_task(client.wait_until_ready())
-        done, _ = await asyncio.wait({ready, task}, timeout=timeout,
-                                     return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(
+            {ready, task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+        )
         if ready not in done:
             ready.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -217,8 +227,9 @@ class FakeDiscord(UserActions):
             raise FakeDiscordTimeout(f"client not ready after {timeout}s{self._context()}")
         return task
 
-    async def stop_client(self, client: discord.Client, *, timeout: float = DEFAULT_TIMEOUT
-                          ) -> None:
+    async def stop_client(
+        self, client: discord.Client, *, timeout: float = DEFAULT_TIMEOUT
+    ) -> None:
         """Close a client started with :meth:`start_client` and wait for its task."""
         for entry in list(self._clients):
             if entry[0] is client:
@@ -244,8 +255,9 @@ class FakeDiscord(UserActions):
             parts.append("error logs:\n" + self._log_watch.formatted())
         return ("\n" + "\n".join(parts)) if parts else ""
 
-    async def wait_for(self, check: Callable[[], T | None], what: str,
-                       timeout: float = DEFAULT_TIMEOUT) -> T:
+    async def wait_for(
+        self, check: Callable[[], T | None], what: str, timeout: float = DEFAULT_TIMEOUT
+    ) -> T:
         """Wait until ``check()`` returns something other than None (re-checked on every
         request/event the fake sees, and every 20 ms for client-side state). Fails early if
         the bot logs an ERROR (``fail_fast_on_error_logs``)."""
@@ -257,12 +269,14 @@ class FakeDiscord(UserActions):
             if result is not None:
                 return result
             if self.fail_fast_on_error_logs and self.error_logs:
-                raise AssertionError(f"the bot logged an error while waiting for {what}"
-                                     f"{self._context()}")
+                raise AssertionError(
+                    f"the bot logged an error while waiting for {what}{self._context()}"
+                )
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise FakeDiscordTimeout(f"timed out after {timeout}s waiting for {what}"
-                                         f"{self._context()}")
+                raise FakeDiscordTimeout(
+                    f"timed out after {timeout}s waiting for {what}{self._context()}"
+                )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), min(remaining, 0.02))
 
@@ -270,8 +284,17 @@ class FakeDiscord(UserActions):
         """Wait until a session got READY + GUILD_CREATE and is connected."""
         gw = self.gateway
         await self.wait_for(
-            lambda: True if gw.connection is not None and gw.current is not None
-            and gw.current.valid and gw.ready_count else None, "gateway READY", timeout)
+            lambda: (
+                True
+                if gw.connection is not None
+                and gw.current is not None
+                and gw.current.valid
+                and gw.ready_count
+                else None
+            ),
+            "gateway READY",
+            timeout,
+        )
 
     # -- gateway control ----------------------------------------------------------------------
     async def drop_gateway(self, code: int = 4000, *, abrupt: bool = False) -> None:
@@ -295,25 +318,37 @@ class FakeDiscord(UserActions):
     async def wait_resumed(self, timeout: float = DEFAULT_TIMEOUT) -> None:
         """Wait for a RESUMED after the last drop/reconnect request."""
         await self.wait_for(
-            lambda: True if self.gateway.resumed_count > self._drop_marker
-            and self.gateway.connection is not None else None, "RESUMED", timeout)
+            lambda: (
+                True
+                if self.gateway.resumed_count > self._drop_marker
+                and self.gateway.connection is not None
+                else None
+            ),
+            "RESUMED",
+            timeout,
+        )
 
     # -- observing the bot --------------------------------------------------------------------
     def interaction_log(self, interaction_id: int) -> list[InteractionEvent]:
         """Ordered events of an interaction (``created``, ``callback``, ``followup``, ...)."""
         return list(self.interactions[interaction_id].events)
 
-    async def wait_interaction_ack(self, interaction_id: int, timeout: float = DEFAULT_TIMEOUT
-                                   ) -> InteractionEvent:
+    async def wait_interaction_ack(
+        self, interaction_id: int, timeout: float = DEFAULT_TIMEOUT
+    ) -> InteractionEvent:
         """Wait for the (first successful) callback; ``event.time - log[0].time`` is the
         time-to-ack (e.g. time-to-defer)."""
         rec = self.interactions[interaction_id]
         return await self.wait_for(
-            lambda: next((e for e in rec.events if e.kind == "callback" and e.status == 200),
-                         None), f"the callback of interaction {interaction_id}", timeout)
+            lambda: next((e for e in rec.events if e.kind == "callback" and e.status == 200), None),
+            f"the callback of interaction {interaction_id}",
+            timeout,
+        )
 
     async def wait_interaction_final(
-        self, interaction_id: int, timeout: float = DEFAULT_TIMEOUT,
+        self,
+        interaction_id: int,
+        timeout: float = DEFAULT_TIMEOUT,
         predicate: Callable[[dict[str, Any]], bool] | None = None,
     ) -> dict[str, Any]:
         """The first message the interaction produced that carries an answer, as Discord
@@ -324,38 +359,57 @@ class FakeDiscord(UserActions):
         rec = self.interactions[interaction_id]
 
         def default(message: dict[str, Any]) -> bool:
-            return bool(message["content"] or message["embeds"] or message["attachments"]
-                        or message["components"]) and not message["flags"] & MessageFlag.LOADING
+            return (
+                bool(
+                    message["content"]
+                    or message["embeds"]
+                    or message["attachments"]
+                    or message["components"]
+                )
+                and not message["flags"] & MessageFlag.LOADING
+            )
 
         accept = predicate or default
 
         def check() -> dict[str, Any] | None:
             for event in rec.events:
-                if event.message is not None and event.status == 200 and event.kind in (
-                        "callback", "followup", "edit_original", "edit_followup") \
-                        and accept(event.message):
+                if (
+                    event.message is not None
+                    and event.status == 200
+                    and event.kind in ("callback", "followup", "edit_original", "edit_followup")
+                    and accept(event.message)
+                ):
                     return event.message
             return None
 
-        return await self.wait_for(check, f"the final answer to interaction {interaction_id}",
-                                   timeout)
+        return await self.wait_for(
+            check, f"the final answer to interaction {interaction_id}", timeout
+        )
 
     def bot_messages(self, channel_id: int | None = None) -> list[dict[str, Any]]:
         """Non-ephemeral messages authored by the bot (channel sends and interaction
         responses), oldest first."""
         bot_id = str(self.world.bot_user.id)
-        return [m for m in self.world.messages.values()
-                if m["author"]["id"] == bot_id and not m["flags"] & MessageFlag.EPHEMERAL
-                and not m["flags"] & MessageFlag.LOADING
-                and (channel_id is None or m["channel_id"] == str(channel_id))]
+        return [
+            m
+            for m in self.world.messages.values()
+            if m["author"]["id"] == bot_id
+            and not m["flags"] & MessageFlag.EPHEMERAL
+            and not m["flags"] & MessageFlag.LOADING
+            and (channel_id is None or m["channel_id"] == str(channel_id))
+        ]
 
     async def wait_message(
-        self, *, channel_id: int | None = None,
-        predicate: Callable[[dict[str, Any]], bool] | None = None, after: int | None = None,
+        self,
+        *,
+        channel_id: int | None = None,
+        predicate: Callable[[dict[str, Any]], bool] | None = None,
+        after: int | None = None,
         timeout: float = DEFAULT_TIMEOUT,
     ) -> dict[str, Any]:
         """Wait for a bot message (see :meth:`bot_messages`) in ``channel_id`` with id >
         ``after`` (e.g. the id returned by :meth:`message`) matching ``predicate``."""
+
         def check() -> dict[str, Any] | None:
             for m in self.bot_messages(channel_id):
                 if (after is None or int(m["id"]) > after) and (predicate is None or predicate(m)):
@@ -364,16 +418,22 @@ class FakeDiscord(UserActions):
 
         return await self.wait_for(check, f"a bot message in channel {channel_id}", timeout)
 
-    def requests_for(self, method: str | None = None, template: str | None = None
-                     ) -> list[RecordedRequest]:
+    def requests_for(
+        self, method: str | None = None, template: str | None = None
+    ) -> list[RecordedRequest]:
         """Recorded requests filtered by method and OpenAPI path template."""
-        return [r for r in self.requests if (method is None or r.method == method)
-                and (template is None or r.template == template)]
+        return [
+            r
+            for r in self.requests
+            if (method is None or r.method == method)
+            and (template is None or r.template == template)
+        ]
 
     def assert_no_violations(self) -> None:
         if self.violations:
-            raise AssertionError(f"{len(self.violations)} Discord API violation(s):\n"
-                                 + "\n".join(self.violations))
+            raise AssertionError(
+                f"{len(self.violations)} Discord API violation(s):\n" + "\n".join(self.violations)
+            )
 
     def assert_clean(self) -> None:
         """No API violations, no replies of the fake's that break the spec (a fake bug that

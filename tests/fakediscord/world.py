@@ -37,11 +37,17 @@ class World:
         guild_id = new()
         self.bot_role = FakeRole(new(), "AskDocs", 0, position=3, managed=True)
         self.admin_role = FakeRole(
-            new(), "Admin", Perm.MANAGE_GUILD | Perm.MANAGE_MESSAGES | Perm.MANAGE_ROLES,
-            position=2, color=0xE74C3C,
+            new(),
+            "Admin",
+            Perm.MANAGE_GUILD | Perm.MANAGE_MESSAGES | Perm.MANAGE_ROLES,
+            position=2,
+            color=0xE74C3C,
         )
         self.helper_role = FakeRole(
-            new(), "Helper", Perm.MANAGE_MESSAGES | Perm.MANAGE_THREADS, position=1,
+            new(),
+            "Helper",
+            Perm.MANAGE_MESSAGES | Perm.MANAGE_THREADS,
+            position=1,
             color=0x3498DB,
         )
         self.everyone_role = FakeRole(guild_id, "@everyone", Perm.EVERYONE_DEFAULT)
@@ -59,20 +65,36 @@ class World:
         self.guild = FakeGuild(guild_id, "Fake Guild", self.owner_user.id)
         for role in (self.everyone_role, self.helper_role, self.admin_role, self.bot_role):
             self.guild.roles[role.id] = role
-        for user in (self.bot_user, self.owner_user, self.admin_user, self.helper_user,
-                     self.regular_user):
+        for user in (
+            self.bot_user,
+            self.owner_user,
+            self.admin_user,
+            self.helper_user,
+            self.regular_user,
+        ):
             self.guild.members[user.id] = user
-        self.text_channel = FakeChannel(new(), "general", ChannelType.GUILD_TEXT, guild_id,
-                                        position=0, topic="General chat")
-        self.other_channel = FakeChannel(new(), "bot-testing", ChannelType.GUILD_TEXT, guild_id,
-                                         position=1)
+        self.text_channel = FakeChannel(
+            new(), "general", ChannelType.GUILD_TEXT, guild_id, position=0, topic="General chat"
+        )
+        self.other_channel = FakeChannel(
+            new(), "bot-testing", ChannelType.GUILD_TEXT, guild_id, position=1
+        )
         self.forum_channel = FakeChannel(
-            new(), "help-forum", ChannelType.GUILD_FORUM, guild_id, position=2,
+            new(),
+            "help-forum",
+            ChannelType.GUILD_FORUM,
+            guild_id,
+            position=2,
             topic="Ask questions here",
         )
         self.forum_channel.available_tags = [
-            {"id": str(new()), "name": name, "moderated": False, "emoji_id": None,
-             "emoji_name": None}
+            {
+                "id": str(new()),
+                "name": name,
+                "moderated": False,
+                "emoji_id": None,
+                "emoji_name": None,
+            }
             for name in ("question", "solved")
         ]
         for channel in (self.text_channel, self.other_channel, self.forum_channel):
@@ -120,11 +142,22 @@ class World:
         return self.global_commands.get((name, ctype)), None
 
     def add_thread(
-        self, *, thread_id: int, parent: FakeChannel, name: str, owner: FakeUser,
-        thread_type: int = ChannelType.PUBLIC_THREAD, applied_tags: list[int] | None = None,
+        self,
+        *,
+        thread_id: int,
+        parent: FakeChannel,
+        name: str,
+        owner: FakeUser,
+        thread_type: int = ChannelType.PUBLIC_THREAD,
+        applied_tags: list[int] | None = None,
     ) -> FakeChannel:
         thread = FakeChannel(
-            thread_id, name, thread_type, self.guild.id, parent_id=parent.id, owner_id=owner.id,
+            thread_id,
+            name,
+            thread_type,
+            self.guild.id,
+            parent_id=parent.id,
+            owner_id=owner.id,
             applied_tags=applied_tags or [],
         )
         self.guild.channels[thread.id] = thread
