@@ -27,6 +27,7 @@ from index.errors import (
 )
 from index.loaders import DEFAULT_MAX_BYTES, load_documents
 from index.models import BuildReport, Chunk, DocumentInfo, LoadedDocument, SkippedFile
+from index.normalize import normalize
 from index.store import (
     HNSW_THRESHOLD,
     IndexData,
@@ -224,7 +225,8 @@ def _assemble(
             info, chunks, *vecs = old[doc.source]
         else:
             chunks, vecs = fresh, list(vectors[doc.source])
-            info = DocumentInfo(doc.source, doc.title, len(chunks), doc.content_hash, now)
+            title = normalize(doc.title).text  # as the heading paths of its chunks hold it
+            info = DocumentInfo(doc.source, title, len(chunks), doc.content_hash, now)
         infos.append(info)
         all_chunks.extend(chunks)
         for bucket, vec in zip(rows, vecs, strict=True):

@@ -15,4 +15,5 @@ done
 bash scripts/setup.sh
 export HF_HUB_OFFLINE=1
 .venv/bin/ruff check .
+.venv/bin/ruff format --check .
 .venv/bin/python -m pytest -q -p no:cacheprovider ${args[@]+"${args[@]}"}
