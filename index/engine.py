@@ -26,6 +26,7 @@ from index.errors import (
     IndexCorruptError,
     IndexMismatchError,
     IndexNotFoundError,
+    IndexWriteError,
     SourceDocsError,
 )
 from index.loaders import DEFAULT_MAX_BYTES
@@ -169,6 +170,8 @@ class Engine:
                     return self.reindex(progress=progress)
                 except BuildInProgressError:
                     log.warning("another build is running: answering from the current index")
+                except IndexWriteError as exc:  # e.g. a read-only index folder
+                    log.warning("%s: answering from the index as it was built", exc)
         self._retriever = Retriever(data, self.embedder, cfg.retrieval)
         return None
 

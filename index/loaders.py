@@ -24,6 +24,7 @@ from bs4.element import PreformattedString
 from bs4.exceptions import ParserRejectedMarkup
 from pypdf import PdfReader
 
+from index.decoding import BINARY_SNIFF_BYTES, bom_encoding, decode_text
 from index.errors import DocumentError, SourceDocsError
 from index.models import Block, LoadedDocument, SkippedFile
 from index.sentences import split_sentences
@@ -37,7 +38,6 @@ warnings.filterwarnings("ignore", category=MarkupResemblesLocatorWarning)
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset(
     {".txt", ".text", ".md", ".markdown", ".rst", ".html", ".htm", ".pdf"}
 )
-_BINARY_SNIFF_BYTES = 8192
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 
 
@@ -291,7 +291,7 @@ def _walk_html(node: Tag, blocks: list[Block]) -> None:
     flush()
 
 
-def _parse_html(data: bytes) -> tuple[list[Block], str | None]:
+def _parse_html(data: bytes | str) -> tuple[list[Block], str | None]:
     """Blocks of the page body, and the <title> text (used when there is no heading)."""
     try:
         soup = BeautifulSoup(data, "html.parser")
@@ -345,16 +345,6 @@ _TEXT_PARSERS: dict[str, Callable[[str], list[Block]]] = {".txt": _parse_text, "
 _TEXT_PARSERS |= {".md": _parse_markdown, ".markdown": _parse_markdown, ".rst": _parse_rst}
 
 
-def _decode(data: bytes) -> str:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DocumentError("not valid UTF-8 text") from exc
-    if not text.strip():
-        raise DocumentError("empty file")
-    return text
-
-
 def _pretty_stem(path: Path) -> str:
     """``getting_started-guide.md`` -> ``Getting started guide``."""
     words = re.sub(r"[\s_\-]+", " ", path.stem).strip()
@@ -392,12 +382,14 @@ def load_file(path: Path, root: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Loa
     fallback_title = None
     if suffix == ".pdf":
         blocks = _parse_pdf(data)
-    elif b"\x00" in data[:_BINARY_SNIFF_BYTES]:
-        raise DocumentError("binary file")
     elif suffix in {".html", ".htm"}:
-        blocks, fallback_title = _parse_html(data)
+        # bytes without a byte-order mark go to the parser as they are: it honours <meta charset>
+        markup = decode_text(data) if bom_encoding(data) else data
+        if isinstance(markup, bytes) and b"\x00" in data[:BINARY_SNIFF_BYTES]:
+            raise DocumentError("binary file")
+        blocks, fallback_title = _parse_html(markup)
     else:
-        blocks = _TEXT_PARSERS[suffix](_decode(data))
+        blocks = _TEXT_PARSERS[suffix](decode_text(data))
     if not blocks:
         raise DocumentError("no text found")
     headings = (b.text for b in blocks if b.kind == "heading")

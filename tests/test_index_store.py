@@ -286,3 +286,19 @@ def test_index_serves_when_documents_folder_is_gone(
     engine = Engine(EngineConfig(docs_dir, ix), embedder)
     assert engine.open() is None
     assert not engine.answer("Does Russia border North Korea?").abstained
+
+
+def test_unwritable_index_still_serves_after_documents_change(
+    docs_dir: Path, tmp_path: Path, embedder: Embedder, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A read-only index folder (simulated: tests run as root, so modes do not bind) is
+    answered from, with a warning, when the documents changed and it cannot be rebuilt."""
+    ix = tmp_path / "ix"
+    _build(docs_dir, ix, embedder)
+    (docs_dir / "new.md").write_text("# New\n\nA new document.\n")
+    (ix / ".lock").unlink()
+    (ix / ".lock").mkdir()  # opening the lock file for writing now fails like EACCES would
+    engine = Engine(EngineConfig(docs_dir, ix), embedder)
+    assert engine.open() is None
+    assert any("answering from the index as it was built" in r.message for r in caplog.records)
+    assert not engine.answer("Does Russia border North Korea?").abstained

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import io
 import logging
@@ -419,7 +420,8 @@ VALID_PDF = make_pdf([["Some text."]])
         ("unicode-space.rst", "\u3000\u2003\n".encode(), "empty file"),
         ("nul.txt", b"hello\x00world", "binary file"),
         ("nul.html", b"<p>hi</p>\x00", "binary file"),
-        ("latin1.txt", "caf\xe9".encode("latin-1"), "not valid UTF-8 text"),
+        ("controls.txt", bytes(range(1, 32)) * 4 + b"text", "binary file"),
+        ("bad-utf16.txt", b"\xff\xfe\x00\xd8", "not valid UTF-16 text"),
         ("rules.md", b"---\n***\n", "no text found"),
         ("empty.html", b"<html><title>T</title><body> </body></html>", "no text found"),
         ("truncated.pdf", VALID_PDF[:200], "broken PDF: "),
@@ -433,6 +435,26 @@ def test_bad_files(tmp_path: Path, name: str, content: bytes, reason: str) -> No
     with pytest.raises(DocumentError) as err:
         load(tmp_path, name, content)
     assert str(err.value).startswith(reason)
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("cp1252.txt", "Caf\u00e9 \u201cquoted\u201d \u2013 na\u00efve.\n".encode("cp1252")),
+        ("latin1.md", "# Caf\u00e9\n\nCaf\u00e9 na\u00efve.\n".encode("latin-1")),
+        ("utf16.txt", "Caf\u00e9 \u201cquoted\u201d \u2013 na\u00efve.\n".encode("utf-16")),
+        ("utf16be.rst", codecs.BOM_UTF16_BE + "Caf\u00e9 na\u00efve.\n".encode("utf-16-be")),
+        ("utf32.txt", "Caf\u00e9 na\u00efve.\n".encode("utf-32")),
+        ("utf16.html", "<p>Caf\u00e9 na\u00efve.</p>".encode("utf-16")),
+        ("bom.txt", codecs.BOM_UTF8 + "Caf\u00e9 na\u00efve.\n".encode()),
+    ],
+)
+def test_other_encodings_read_as_a_person_would(tmp_path: Path, name: str, content: bytes) -> None:
+    """Windows-1252 / Latin-1 files and UTF-16/32 with a byte-order mark are text."""
+    doc = load(tmp_path, name, content)
+    text = " ".join(b.text for b in doc.blocks)
+    assert "Caf\u00e9" in text and "na\u00efve" in text and "\ufeff" not in text
+    assert "\x00" not in text
 
 
 def test_unreadable_directory_named_like_a_file(tmp_path: Path) -> None:
