@@ -65,7 +65,8 @@ class Build:
     def __init__(self, docs: Path, out: Path, embedder: Embedder, *, full: bool) -> None:
         self.marks = {"start": time.perf_counter()}
         self.texts = 0  # chunks + distinct sentences + headings embedded
-        self.data, self.report = build_index(docs, out, embedder, CHUNKER, full=full, progress=self)
+        built = build_index(docs, out, embedder, CHUNKER, full=full, progress=self)
+        self.data, self.report = built.data, built.report
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         self.texts = total if stage == "embedding" else self.texts

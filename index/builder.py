@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -99,6 +99,39 @@ def build_lock(index_dir: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+@dataclass(frozen=True, slots=True)
+class DocVectors:
+    """One document's vectors: a row per chunk, per chunk sentence (in chunk order, so a
+    sentence shared by overlapping chunks appears once per chunk) and per chunk heading."""
+
+    chunks: np.ndarray
+    sentences: np.ndarray
+    headings: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class PriorDocument:
+    """A document of the serving index, reusable when its content has not changed."""
+
+    info: DocumentInfo
+    chunks: tuple[Chunk, ...]
+    vectors: DocVectors
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedDocument:
+    """A document of the new index: ``chunks`` to embed, or None to reuse the prior one."""
+
+    doc: LoadedDocument
+    chunks: tuple[Chunk, ...] | None
+
+
+@dataclass(frozen=True, slots=True)
+class BuildResult:
+    data: IndexData
+    report: BuildReport
+
+
 def build_index(
     docs_dir: Path,
     index_dir: Path,
@@ -109,13 +142,14 @@ def build_index(
     hnsw_threshold: int = HNSW_THRESHOLD,
     max_doc_bytes: int = DEFAULT_MAX_BYTES,
     progress: Progress | None = None,
-) -> tuple[IndexData, BuildReport]:
+) -> BuildResult:
     """Build the index for ``docs_dir`` into ``index_dir`` and make it the serving one.
 
     Unchanged documents (same content hash, model and chunker settings) reuse their chunks
     and vectors from the serving index; the rest are chunked and embedded. Nothing replaces
     the serving index until the new one is completely written. Raises SourceDocsError when
-    no document can be indexed, BuildInProgressError when another build holds the lock.
+    no document can be indexed, BuildInProgressError when another build holds the lock
+    (across processes; ``Engine`` also refuses a second build within one process).
     """
     began = time.perf_counter()
     settings = effective_chunker(settings, embedder)
@@ -131,69 +165,78 @@ def build_index(
             else _previous(index_dir, embedder.model_id, signature)
         )
         old = _by_source(previous)
-        now = datetime.now(UTC).isoformat(timespec="seconds")
-        plan: list[tuple[LoadedDocument, tuple[Chunk, ...] | None]] = []
-        to_embed: list[tuple[LoadedDocument, tuple[Chunk, ...]]] = []
-        for doc in docs:
-            prior = old.get(doc.source)
-            if prior is not None and prior[0].content_hash == doc.content_hash:
-                plan.append((doc, None))
-                continue
-            _, chunks = chunk_document(doc, settings, embedder.count_tokens)
-            if not chunks:
-                skipped.append(SkippedFile(doc.source, "no text to index (only headings)"))
-                log.warning("skipping %s: no text to index (only headings)", doc.source)
-                continue
-            plan.append((doc, chunks))
-            to_embed.append((doc, chunks))
+        plan = _plan(docs, old, settings, embedder, skipped)
         if not plan:
             reasons = "; ".join(f"{s.source}: {s.reason}" for s in skipped[:5])
             raise SourceDocsError(
                 f"no document could be indexed in {docs_dir}" + (f" ({reasons})" if reasons else "")
             )
-        vectors = _embed(embedder, to_embed, progress)
+        fresh = [p for p in plan if p.chunks is not None]
+        vectors = _embed(embedder, fresh, progress)
         if progress:
             progress("writing", 0, 1)
-        infos, all_chunks, chunk_vectors, sentence_vectors, heading_vectors = _assemble(
-            plan, old, vectors, now, embedder.dimension
-        )
-        faiss_index = build_faiss(chunk_vectors, hnsw_threshold)
-        manifest = Manifest(
-            model=embedder.model_id,
-            dimension=embedder.dimension,
-            chunker=signature,
-            documents=tuple(infos),
-            built_at=now,
-            versions=_versions(),
-            docs_fingerprint=fingerprint,
-            index_type=index_type_name(faiss_index),
-            chunk_count=len(all_chunks),
-            sentence_count=int(sentence_vectors.shape[0]),
-        )
-        chunks_t = tuple(all_chunks)
-        data = IndexData(
-            manifest,
-            chunks_t,
-            chunk_vectors,
-            sentence_vectors,
-            sentence_offsets(chunks_t),
-            heading_vectors,
-            faiss_index,
-        )
+        built = _assemble(plan, old, vectors, embedder.dimension)
+        data = _index_data(built, embedder.model_id, signature, fingerprint, hnsw_threshold)
         write_index(index_dir, data)
         if progress:
             progress("writing", 1, 1)
-    current = {doc.source for doc, _ in plan}
-    report = BuildReport(
-        added=tuple(d.source for d, c in plan if c is not None and d.source not in old),
-        changed=tuple(d.source for d, c in plan if c is not None and d.source in old),
-        removed=tuple(sorted(set(old) - current)),
-        unchanged=tuple(d.source for d, c in plan if c is None),
-        skipped=tuple(skipped),
-        chunks=len(all_chunks),
-        embedded_chunks=sum(len(c) for _, c in to_embed),
-        seconds=time.perf_counter() - began,
+    report = _report(
+        plan,
+        old=old,
+        skipped=skipped,
+        data=data,
+        began=began,
         full_rebuild=previous is None,
+        notes=notes,
+    )
+    return BuildResult(data, report)
+
+
+def _plan(
+    docs: list[LoadedDocument],
+    old: dict[str, PriorDocument],
+    settings: ChunkerSettings,
+    embedder: Embedder,
+    skipped: list[SkippedFile],
+) -> list[PlannedDocument]:
+    """Which documents are reused and which are chunked anew (heading-only ones skipped)."""
+    plan: list[PlannedDocument] = []
+    for doc in docs:
+        prior = old.get(doc.source)
+        if prior is not None and prior.info.content_hash == doc.content_hash:
+            plan.append(PlannedDocument(doc, None))
+            continue
+        _, chunks = chunk_document(doc, settings, embedder.count_tokens)
+        if not chunks:
+            skipped.append(SkippedFile(doc.source, "no text to index (only headings)"))
+            log.warning("skipping %s: no text to index (only headings)", doc.source)
+            continue
+        plan.append(PlannedDocument(doc, chunks))
+    return plan
+
+
+def _report(
+    plan: list[PlannedDocument],
+    *,
+    old: dict[str, PriorDocument],
+    skipped: list[SkippedFile],
+    data: IndexData,
+    began: float,
+    full_rebuild: bool,
+    notes: list[str],
+) -> BuildReport:
+    current = {p.doc.source for p in plan}
+    fresh = [p for p in plan if p.chunks is not None]
+    report = BuildReport(
+        added=tuple(p.doc.source for p in fresh if p.doc.source not in old),
+        changed=tuple(p.doc.source for p in fresh if p.doc.source in old),
+        removed=tuple(sorted(set(old) - current)),
+        unchanged=tuple(p.doc.source for p in plan if p.chunks is None),
+        skipped=tuple(skipped),
+        chunks=len(data.chunks),
+        embedded_chunks=sum(len(p.chunks or ()) for p in fresh),
+        seconds=time.perf_counter() - began,
+        full_rebuild=full_rebuild,
         notes=tuple(notes),
     )
     log.info(
@@ -206,33 +249,82 @@ def build_index(
         report.chunks,
         report.seconds,
     )
-    return data, report
+    return report
+
+
+@dataclass(frozen=True, slots=True)
+class _Assembled:
+    infos: tuple[DocumentInfo, ...]
+    chunks: tuple[Chunk, ...]
+    vectors: DocVectors
+    built_at: str
 
 
 def _assemble(
-    plan: list[tuple[LoadedDocument, tuple[Chunk, ...] | None]],
-    old: dict[str, _Prior],
-    vectors: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
-    now: str,
+    plan: list[PlannedDocument],
+    old: dict[str, PriorDocument],
+    vectors: dict[str, DocVectors],
     dim: int,
-) -> tuple[list[DocumentInfo], list[Chunk], np.ndarray, np.ndarray, np.ndarray]:
+) -> _Assembled:
     """Concatenate reused and new documents, in the loader's order."""
+    now = datetime.now(UTC).isoformat(timespec="seconds")
     infos: list[DocumentInfo] = []
     all_chunks: list[Chunk] = []
-    rows: tuple[list[np.ndarray], ...] = ([], [], [])
-    for doc, fresh in plan:
-        if fresh is None:
-            info, chunks, *vecs = old[doc.source]
+    parts: list[DocVectors] = []
+    for planned in plan:
+        doc = planned.doc
+        if planned.chunks is None:
+            prior = old[doc.source]
+            info, chunks, vecs = prior.info, prior.chunks, prior.vectors
         else:
-            chunks, vecs = fresh, list(vectors[doc.source])
+            chunks, vecs = planned.chunks, vectors[doc.source]
             title = normalize(doc.title).text  # as the heading paths of its chunks hold it
             info = DocumentInfo(doc.source, title, len(chunks), doc.content_hash, now)
         infos.append(info)
         all_chunks.extend(chunks)
-        for bucket, vec in zip(rows, vecs, strict=True):
-            bucket.append(vec)
-    stacked = [np.vstack(r) if r else np.zeros((0, dim), np.float32) for r in rows]
-    return infos, all_chunks, stacked[0], stacked[1], stacked[2]
+        parts.append(vecs)
+
+    def stack(rows: list[np.ndarray]) -> np.ndarray:
+        return np.vstack(rows) if rows else np.zeros((0, dim), np.float32)
+
+    stacked = DocVectors(
+        stack([v.chunks for v in parts]),
+        stack([v.sentences for v in parts]),
+        stack([v.headings for v in parts]),
+    )
+    return _Assembled(tuple(infos), tuple(all_chunks), stacked, now)
+
+
+def _index_data(
+    built: _Assembled,
+    model: str,
+    chunker: dict[str, int],
+    fingerprint: str,
+    hnsw_threshold: int,
+) -> IndexData:
+    """The in-memory index and its manifest."""
+    faiss_index = build_faiss(built.vectors.chunks, hnsw_threshold)
+    manifest = Manifest(
+        model=model,
+        dimension=int(built.vectors.chunks.shape[1]),
+        chunker=chunker,
+        documents=built.infos,
+        built_at=built.built_at,
+        versions=_versions(),
+        docs_fingerprint=fingerprint,
+        index_type=index_type_name(faiss_index),
+        chunk_count=len(built.chunks),
+        sentence_count=int(built.vectors.sentences.shape[0]),
+    )
+    return IndexData(
+        manifest,
+        built.chunks,
+        built.vectors.chunks,
+        built.vectors.sentences,
+        sentence_offsets(built.chunks),
+        built.vectors.headings,
+        faiss_index,
+    )
 
 
 def _previous(
@@ -247,47 +339,42 @@ def _previous(
         return None, [f"previous index not reused: {exc}"]
 
 
-_Prior = tuple[DocumentInfo, tuple[Chunk, ...], np.ndarray, np.ndarray, np.ndarray]
-
-
-def _by_source(data: IndexData | None) -> dict[str, _Prior]:
+def _by_source(data: IndexData | None) -> dict[str, PriorDocument]:
     """Split a previous index back into per-document chunks and vectors."""
     if data is None:
         return {}
-    out: dict[str, _Prior] = {}
+    out: dict[str, PriorDocument] = {}
     pos = 0
     for info in data.manifest.documents:
-        chunks = data.chunks[pos : pos + info.chunks]
         s0, s1 = data.sentence_offsets[pos], data.sentence_offsets[pos + info.chunks]
         rows = slice(pos, pos + info.chunks)
-        out[info.source] = (
+        out[info.source] = PriorDocument(
             info,
-            chunks,
-            data.chunk_vectors[rows],
-            data.sentence_vectors[s0:s1],
-            data.heading_vectors[rows],
+            data.chunks[rows],
+            DocVectors(
+                data.chunk_vectors[rows], data.sentence_vectors[s0:s1], data.heading_vectors[rows]
+            ),
         )
         pos += info.chunks
     return out
 
 
 def _embed(
-    embedder: Embedder,
-    work: list[tuple[LoadedDocument, tuple[Chunk, ...]]],
-    progress: Progress | None,
-) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    embedder: Embedder, work: list[PlannedDocument], progress: Progress | None
+) -> dict[str, DocVectors]:
     """Embed every chunk (with its heading path), every distinct sentence and heading."""
-    chunk_texts = [embedding_text(c) for _, chunks in work for c in chunks]
+    docs = [(p.doc, p.chunks or ()) for p in work]
+    chunk_texts = [embedding_text(c) for _, chunks in docs for c in chunks]
     sentence_keys: dict[tuple[str, int, int], int] = {}
     sentence_texts: list[str] = []
-    for doc, chunks in work:
+    for doc, chunks in docs:
         for chunk in chunks:
             for s, e in chunk.sentences:
                 key = (doc.source, s, e)
                 if key not in sentence_keys:
                     sentence_keys[key] = len(sentence_texts)
                     sentence_texts.append(chunk.text[s - chunk.start : e - chunk.start])
-    headings = sorted({c.heading[-1] for _, chunks in work for c in chunks if c.heading})
+    headings = sorted({c.heading[-1] for _, chunks in docs for c in chunks if c.heading})
     heading_row = {h: i for i, h in enumerate(headings)}
     total = len(chunk_texts) + len(sentence_texts) + len(headings)
     done = 0
@@ -303,12 +390,12 @@ def _embed(
     chunk_vecs = embedder.encode(chunk_texts, tick)
     sent_vecs = embedder.encode(sentence_texts, tick)
     head_vecs = np.vstack([embedder.encode(headings, tick), np.zeros((1, embedder.dimension))])
-    out: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    out: dict[str, DocVectors] = {}
     pos = 0
-    for doc, chunks in work:
+    for doc, chunks in docs:
         rows = [sentence_keys[(doc.source, s, e)] for c in chunks for s, e in c.sentences]
         hrows = [heading_row[c.heading[-1]] if c.heading else -1 for c in chunks]
-        out[doc.source] = (
+        out[doc.source] = DocVectors(
             chunk_vecs[pos : pos + len(chunks)],
             sent_vecs[rows],
             head_vecs[hrows].astype(np.float32),

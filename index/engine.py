@@ -180,7 +180,7 @@ class Engine:
             raise BuildInProgressError("an index build is already running; try again shortly")
         try:
             cfg = self.config
-            data, report = build_index(
+            built = build_index(
                 cfg.docs_dir,
                 cfg.index_dir,
                 self.embedder,
@@ -190,8 +190,8 @@ class Engine:
                 max_doc_bytes=cfg.max_doc_bytes,
                 progress=progress,
             )
-            self._retriever = Retriever(data, self.embedder, cfg.retrieval)
-            return report
+            self._retriever = Retriever(built.data, self.embedder, cfg.retrieval)
+            return built.report
         finally:
             self._build_lock.release()
 

@@ -28,7 +28,8 @@ CHUNKER = ChunkerSettings()
 
 
 def _build(docs: Path, index_dir: Path, embedder: Embedder, **kw: object):
-    return build_index(docs, index_dir, embedder, CHUNKER, **kw)  # type: ignore[arg-type]
+    built = build_index(docs, index_dir, embedder, CHUNKER, **kw)  # type: ignore[arg-type]
+    return built.data, built.report
 
 
 def test_round_trip(docs_dir: Path, tmp_path: Path, embedder: Embedder) -> None:
