@@ -119,7 +119,7 @@ class Retriever:
         qterms = self._terms.terms_of([query])[0]
         kind = question_type(query)
         highlights, evidence = self._pick(chosen[0], qvec, qterms, kind)
-        evidence = self._judge(replace(evidence, unknown=self._terms.unknown_share(query)))
+        evidence = judge(replace(evidence, unknown=self._terms.unknown_share(query)), self.settings)
         confidence = min(evidence.on_topic, evidence.answered)
         abstained = confidence < self.settings.min_confidence
         total = sum(self.settings.weights) or 1.0
@@ -129,21 +129,6 @@ class Retriever:
         )
         text = "" if abstained else passages[0].highlighted_text
         return Answer(question, abstained, round(confidence, 4), text, passages, evidence)
-
-    def _judge(self, evidence: Evidence) -> Evidence:
-        """Fill in the two confidences: on topic (relevance against ``on_topic_from``) and
-        answered (a logistic regression over the evidence, see ``RetrievalSettings``)."""
-        cfg = self.settings
-        bias, *weights = cfg.confidence_weights
-        x = (
-            evidence.relevance,
-            evidence.sentence,
-            math.sqrt(evidence.support),
-            evidence.unknown,
-        )
-        z = bias + sum(w * v for w, v in zip(weights, x, strict=True))
-        topic = cfg.confidence_slope * (evidence.relevance - cfg.on_topic_from)
-        return replace(evidence, on_topic=_logistic(topic), answered=_logistic(z))
 
     def _pick(
         self,
@@ -240,6 +225,17 @@ class Retriever:
             end=chunk.end,
             highlights=highlights,
         )
+
+
+def judge(evidence: Evidence, settings: RetrievalSettings) -> Evidence:
+    """Fill in the two confidences: on topic (relevance against ``on_topic_from``) and
+    answered (a logistic regression over the evidence, see ``RetrievalSettings``). The
+    answer's confidence is the smaller; below ``min_confidence`` the engine refuses."""
+    bias, *weights = settings.confidence_weights
+    x = (evidence.relevance, evidence.sentence, math.sqrt(evidence.support), evidence.unknown)
+    z = bias + sum(w * v for w, v in zip(weights, x, strict=True))
+    topic = settings.confidence_slope * (evidence.relevance - settings.on_topic_from)
+    return replace(evidence, on_topic=_logistic(topic), answered=_logistic(z))
 
 
 def _logistic(z: float) -> float:

@@ -1,0 +1,154 @@
+"""Retriever units without the model: overlap dropping, highlight margin, the refusal
+boundary, answer types, an empty index, and the title/fragment rules answers rely on."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pytest
+
+from index.answer_types import fits, question_type
+from index.models import Chunk, Evidence
+from index.retriever import (
+    RetrievalSettings,
+    Retriever,
+    _diverse,
+    _pick_sentences,
+    _Scored,
+    judge,
+)
+from index.store import IndexData, Manifest, build_faiss, sentence_offsets
+
+DIM = 8
+
+
+def chunk(start: int, end: int, source: str = "a.txt") -> Chunk:
+    text = "x" * (end - start)
+    return Chunk(source, (), start, end, text, text, ((start, end),), ((0, end - start),))
+
+
+@pytest.mark.parametrize(
+    ("spans", "kept"),
+    [
+        ([(0, 100), (10, 110), (200, 300)], [0, 2]),  # 90% overlap: the second is dropped
+        ([(0, 100), (60, 160), (200, 300)], [0, 1, 2]),  # 40% overlap: kept
+        ([(0, 100), (0, 100, "b.txt"), (5, 50)], [0, 1]),  # other document kept; inside dropped
+    ],
+)
+def test_overlapping_passages_are_dropped(spans: list[tuple], kept: list[int]) -> None:
+    chunks = tuple(chunk(*s) for s in spans)
+    ranked = [_Scored(i, 0.5, 1.0 - i / 10) for i in range(len(chunks))]
+    assert [s.chunk for s in _diverse(ranked, chunks, top_k=3)] == kept
+
+
+def test_top_k_limits_passages() -> None:
+    chunks = tuple(chunk(i * 100, i * 100 + 50) for i in range(5))
+    ranked = [_Scored(i, 0.5, 1.0) for i in range(5)]
+    assert len(_diverse(ranked, chunks, top_k=2)) == 2
+
+
+@pytest.mark.parametrize(
+    ("scores", "margin", "picked"),
+    [
+        ([0.2, 0.9, 0.5], 0.06, [1]),  # no neighbour close enough
+        ([0.2, 0.9, 0.86], 0.06, [1, 2]),  # the next one is within the margin
+        ([0.85, 0.9, 0.86], 0.06, [0, 1]),  # the one before is preferred, one neighbour only
+        ([0.9], 0.06, [0]),
+        ([0.5, 0.5], 0.0, [0, 1]),  # a tie is within a zero margin
+    ],
+)
+def test_highlight_margin(scores: list[float], margin: float, picked: list[int]) -> None:
+    assert _pick_sentences(np.array(scores), margin) == picked
+
+
+def evidence(relevance: float, support: float = 1.0, unknown: float = 0.0) -> Evidence:
+    return Evidence(relevance, relevance, support, unknown, None, True)
+
+
+@pytest.mark.parametrize(
+    ("ev", "refused"),
+    [
+        (evidence(0.10), True),  # off topic
+        (evidence(0.30), True),  # below the on-topic point
+        (evidence(0.80), False),  # close and fully supported
+        (evidence(0.45, support=0.0, unknown=1.0), True),  # on topic, nothing asked is there
+        (evidence(0.60, support=0.5), False),
+    ],
+)
+def test_refusal_boundary(ev: Evidence, refused: bool) -> None:
+    settings = RetrievalSettings()
+    judged = judge(ev, settings)
+    confidence = min(judged.on_topic, judged.answered)
+    assert (confidence < settings.min_confidence) is refused
+    assert "relevance" in judged.explain()
+
+
+def test_confidence_rises_with_evidence() -> None:
+    settings = RetrievalSettings()
+    low, high = judge(evidence(0.5, 0.3), settings), judge(evidence(0.5, 0.9), settings)
+    assert high.answered > low.answered
+    assert judge(evidence(0.9), settings).on_topic > judge(evidence(0.4), settings).on_topic
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("Who is Kim meeting?", "person"),
+        ("where is the meeting held", "place"),
+        ("When did the summit break down?", "time"),
+        ("What year was Debian founded?", "time"),
+        ("How many architectures are there?", "number"),
+        ("how old is he", "number"),
+        ("Why is the timing significant?", "reason"),
+        ("What is Debian?", None),
+    ],
+)
+def test_question_types(question: str, kind: str | None) -> None:
+    assert question_type(question) == kind
+
+
+@pytest.mark.parametrize(
+    ("kind", "sentence", "expected"),
+    [
+        ("time", "It broke down in 2019.", True),
+        ("time", "It broke down.", False),
+        ("number", "There are three of them.", True),
+        ("person", "He met Donald Trump.", True),
+        ("person", "It is significant.", False),
+        ("place", "The meeting is in Russia.", True),
+        ("reason", "It did so because talks stalled.", True),
+        (None, "Anything at all.", True),
+    ],
+)
+def test_answer_type_fit(kind: str | None, sentence: str, expected: bool) -> None:
+    assert fits(kind, sentence) is expected  # type: ignore[arg-type]
+
+
+class FakeEmbedder:
+    """Deterministic vectors without a model (enough for an empty index)."""
+
+    model_id = "fake"
+    dimension = DIM
+    max_tokens = 254
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def encode(
+        self,
+        texts: Sequence[str],
+        progress: Callable[[int], None] | None = None,
+        *,
+        batch_size: int | None = None,
+    ) -> np.ndarray:
+        out = np.ones((len(texts), DIM), dtype=np.float32)
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+def test_empty_index_refuses_without_passages() -> None:
+    empty = np.zeros((0, DIM), np.float32)
+    manifest = Manifest("fake", DIM, {}, (), "now", {}, "flat", 0, 0)
+    data = IndexData(manifest, (), empty, empty, sentence_offsets(()), empty, build_faiss(empty))
+    answer = Retriever(data, FakeEmbedder()).answer("Anything there?")  # type: ignore[arg-type]
+    assert answer.abstained and answer.passages == () and answer.text == ""
