@@ -1,19 +1,27 @@
-"""The sentence-transformers embedding model, loaded once and shared."""
+"""The embedding model, loaded once and shared: a facade over two backends.
+
+``onnx`` (the default): the sentence-transformers model exported once to ONNX and run on
+onnxruntime with the ``tokenizers`` library, so answering imports neither torch nor
+sentence-transformers (index/onnx_*.py). ``sentence-transformers``: the library itself, for
+a model that cannot be exported or whose export fails verification. Both give the same
+vectors (cosine ≥ 0.9999, verified on first use) and the same token counts.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Literal, Protocol
 
 import numpy as np
-
-from index.errors import ModelLoadError
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 _BUNDLED_NAMES = frozenset({DEFAULT_MODEL, "sentence-transformers/" + DEFAULT_MODEL})
+BackendChoice = Literal["auto", "sentence-transformers"]
 
 
 def resolve_model(name: str) -> str:
@@ -31,45 +39,65 @@ def resolve_model(name: str) -> str:
     return name
 
 
+class Backend(Protocol):
+    """What ``Embedder`` needs of a backend (calls are serialised by the Embedder)."""
+
+    name: str
+    dimension: int
+    max_seq_length: int  # special tokens included
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
 class Embedder:
-    """Wraps a SentenceTransformer: normalised float32 vectors and exact token counts.
+    """Normalised float32 vectors and exact token counts, from one of two backends.
 
     ``model_id`` is the configured name (what the index manifest records), not the resolved
-    path, so an index stays valid when the virtualenv moves. Encoding is serialised with a
-    lock: HF fast tokenizers are not safe to call from several threads at once.
-    Batches of 16 embed as fast as 64 on a 2-core CPU with ~300 MiB less peak memory
-    (bench/bench_engine.py: 809 vs 1,117 MiB peak for a 2,046-chunk build).
+    path, so an index stays valid when the virtualenv moves. ``backend="auto"`` uses the
+    verified ONNX export (made on first use, kept under ``onnx_dir``, default
+    ``~/.cache/askdocs/onnx``) and falls back to sentence-transformers with a warning;
+    ``"sentence-transformers"`` forces the library. Calls are serialised with a lock.
+    Batches of 16 embed as fast as 64 on a 2-core CPU with less peak memory
+    (bench/bench_engine.py: 809 vs 1,117 MiB peak for a 2,046-chunk build, torch).
     """
 
-    def __init__(self, model: str = DEFAULT_MODEL, *, batch_size: int = 16) -> None:
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        *,
+        batch_size: int = 16,
+        backend: BackendChoice = "auto",
+        onnx_dir: Path | None = None,
+    ) -> None:
         self.model_id = model
         self.batch_size = batch_size
         self._lock = threading.Lock()
         target = resolve_model(model)
-        try:
-            from sentence_transformers import SentenceTransformer
-            from transformers.utils import logging as hf_logging
+        if backend == "auto":
+            from index.onnx_cache import open_backend
 
-            hf_logging.disable_progress_bar()  # the weight-loading bar is noise on a terminal
-            self._model = SentenceTransformer(target, device="cpu")
-        except Exception as exc:  # any failure inside the library means "cannot load this model"
-            raise ModelLoadError(
-                f"cannot load embedding model {model!r}: {exc.__class__.__name__}: {exc}"
-            ) from exc
-        get_dim = getattr(self._model, "get_embedding_dimension", None) or (
-            self._model.get_sentence_embedding_dimension
-        )
-        self.dimension: int = int(get_dim())
-        self.max_tokens: int = int(self._model.max_seq_length) - 2  # [CLS] and [SEP]
-        self._tokenizer = self._model.tokenizer
+            self._backend: Backend = open_backend(model, target, onnx_dir)
+        else:
+            from index.onnx_reference import SentenceTransformerBackend, load_sentence_transformer
+
+            self._backend = SentenceTransformerBackend(load_sentence_transformer(target, model))
+        self.backend: str = self._backend.name
+        self.dimension: int = self._backend.dimension
+        self.max_tokens: int = self._backend.max_seq_length - 2  # [CLS] and [SEP]
         log.info(
-            "loaded embedding model %s (dim %d, %d tokens)", model, self.dimension, self.max_tokens
+            "loaded embedding model %s on %s (dim %d, %d tokens)",
+            model,
+            self.backend,
+            self.dimension,
+            self.max_tokens,
         )
 
     def count_tokens(self, text: str) -> int:
         """Word pieces in ``text``, without special tokens."""
         with self._lock:
-            return len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
+            return self._backend.count_tokens(text)
 
     def encode(
         self,
@@ -86,14 +114,7 @@ class Embedder:
         for begin in range(0, len(order), size):
             rows = order[begin : begin + size]
             with self._lock:
-                vecs = self._model.encode(
-                    [texts[i] for i in rows],
-                    batch_size=size,
-                    normalize_embeddings=True,
-                    convert_to_numpy=True,
-                    show_progress_bar=False,
-                )
-            out[rows] = vecs
+                out[rows] = self._backend.embed([texts[i] for i in rows])
             if progress is not None:
                 progress(len(rows))
         return out

@@ -2,122 +2,16 @@
 
 from __future__ import annotations
 
-import difflib
 import logging
-import math
-import re
 import threading
-from collections import Counter
 from collections.abc import Sequence
 
 import bm25s
 import numpy as np
 import Stemmer
-from bm25s.stopwords import STOPWORDS_EN
 from bm25s.tokenization import Tokenizer
 
 log = logging.getLogger(__name__)
-
-# bm25s' English list plus the words that make a question a question.
-_STOPWORDS = frozenset(STOPWORDS_EN) | frozenset(
-    [
-        "which",
-        "what",
-        "who",
-        "whom",
-        "whose",
-        "where",
-        "when",
-        "why",
-        "how",
-        "do",
-        "does",
-        "did",
-        "is",
-        "are",
-        "was",
-        "were",
-        "am",
-        "be",
-        "been",
-        "can",
-        "could",
-        "would",
-        "should",
-        "will",
-        "shall",
-        "may",
-        "might",
-        "must",
-        "tell",
-        "me",
-        "explain",
-        "describe",
-        "know",
-        "please",
-        "any",
-        "anything",
-        "something",
-        "about",
-        "up",
-        "down",
-        "get",
-        "got",
-        "its",
-        "it's",
-        "i'm",
-        "whats",
-    ]
-)
-
-
-_TOKEN = re.compile(r"(?u)\b\w\w+\b")
-
-
-class TermCounter:
-    """Stemmed content words (stop words dropped) as strings, and how many of a fixed
-    list of texts hold each one (its document frequency)."""
-
-    def __init__(self, texts: Sequence[str]) -> None:
-        self._stemmer = Stemmer.Stemmer("english")
-        self._lock = threading.Lock()
-        self.size = len(texts)
-        self.df: Counter[str] = Counter()
-        for terms in self.terms_of(texts):
-            self.df.update(terms)
-        self._words = frozenset(w for t in texts for w in _TOKEN.findall(t.lower()))
-        self._by_initial: dict[str, list[str]] = {}
-        for w in self._words:
-            self._by_initial.setdefault(w[0], []).append(w)
-
-    def unknown_share(self, text: str) -> float:
-        """Share of ``text``'s content words that no text uses, not even misspelt (a word
-        within a small edit of a known word counts as known): what the question asks
-        about that the documents never mention."""
-        words = {w for w in _TOKEN.findall(text.lower()) if w not in _STOPWORDS}
-        if not words:
-            return 0.0
-        unknown = [
-            w
-            for w in words
-            if w not in self._words
-            and not difflib.get_close_matches(w, self._by_initial.get(w[0], ()), n=1, cutoff=0.8)
-        ]
-        return len(unknown) / len(words)
-
-    def terms_of(self, texts: Sequence[str]) -> list[frozenset[str]]:
-        words = [[w for w in _TOKEN.findall(t.lower()) if w not in _STOPWORDS] for t in texts]
-        with self._lock:  # PyStemmer objects are not thread-safe
-            return [frozenset(self._stemmer.stemWords(ws)) for ws in words]
-
-    def idf(self, term: str) -> float:
-        """Rarer terms weigh more; a term no text holds weighs most."""
-        return math.log((self.size + 1) / (self.df.get(term, 0) + 0.5))
-
-    def support(self, query: frozenset[str], held: frozenset[str]) -> float:
-        """IDF-weighted share of ``query``'s terms that ``held`` contains (1.0 for none)."""
-        total = sum(self.idf(t) for t in query)
-        return sum(self.idf(t) for t in query & held) / total if total > 0 else 1.0
 
 
 class LexicalIndex:

@@ -13,10 +13,11 @@ from index.answer_types import AnswerType, fits, question_type
 from index.chunking import HEADING_SEPARATOR
 from index.embedding import Embedder
 from index.errors import QuestionError
-from index.lexical import LexicalIndex, TermCounter
+from index.lexical import LexicalIndex
 from index.models import Answer, Chunk, DocumentInfo, Evidence, Passage
 from index.normalize import fold
 from index.store import IndexData
+from index.terms import TermCounter
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +41,8 @@ class RetrievalSettings:
     candidates: int = 30
     weights: tuple[float, float, float, float, float, float] = (1.0, 0.45, 0.2, 0.45, 0.2, 0.0)
     sentence_weights: tuple[float, float] = (0.2, 0.1)
-    confidence_weights: tuple[float, float, float, float, float] = (-1.64, 3.28, 1.02, 3.81, -1.87)
-    on_topic_from: float = 0.32
+    confidence_weights: tuple[float, float, float, float, float] = (-1.87, 3.27, 0.90, 3.84, -0.92)
+    on_topic_from: float = 0.28
     confidence_slope: float = 12.0
     min_confidence: float = 0.5
     highlight_margin: float = 0.06

@@ -70,7 +70,7 @@ def evidence(relevance: float, support: float = 1.0, unknown: float = 0.0) -> Ev
     ("ev", "refused"),
     [
         (evidence(0.10), True),  # off topic
-        (evidence(0.30), True),  # below the on-topic point
+        (evidence(0.25), True),  # below the on-topic point
         (evidence(0.80), False),  # close and fully supported
         (evidence(0.45, support=0.0, unknown=1.0), True),  # on topic, nothing asked is there
         (evidence(0.60, support=0.5), False),

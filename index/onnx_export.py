@@ -1,0 +1,157 @@
+"""Export a loaded sentence-transformers model to ONNX and verify the export against it.
+
+Imports torch: only called when an export is made or (re)verified, once per model. The
+export is fp32 (torch.onnx.export, TorchScript exporter): int8 quantisation changed 16% of
+top-10 neighbours on this project's data, so it is not offered.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import platform
+import warnings
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.errors import ModelLoadError
+from index.onnx_probes import PROBES, PROBES_VERSION
+from index.onnx_reference import SentenceTransformerBackend
+from index.onnx_runtime import (
+    META_FILE,
+    MODEL_FILE,
+    TOKENIZER_FILE,
+    OnnxBackend,
+    runtime_versions,
+)
+from index.onnx_spec import EXPORT_FORMAT, ModelSpec, write_json_atomic
+
+log = logging.getLogger(__name__)
+
+MIN_COSINE = 0.9999  # every probe's ONNX vector against sentence-transformers'
+NEIGHBOURS = 10  # each probe's nearest other probes must be the same, in the same order
+OPSET = 17
+CANARIES = 3  # probes whose ONNX vectors are stored to check the export at each start
+
+
+def export_model(st_model: Any, spec: ModelSpec, folder: Path, model_id: str) -> None:
+    """Write model.onnx, tokenizer.json and export.json into ``folder`` (which exists).
+    Raises ModelLoadError when the loaded model does not match ``spec`` or cannot be
+    exported."""
+    import torch
+
+    _check_matches(st_model, spec)
+    transformer = st_model[0]
+    hf_model = transformer.auto_model.eval()
+    tokenizer = st_model.tokenizer
+    if not getattr(tokenizer, "is_fast", False):
+        raise ModelLoadError("the model's tokenizer has no `tokenizers` (fast) version")
+    accepted = inspect.signature(hf_model.forward).parameters
+    names = [n for n in tokenizer.model_input_names if n in accepted]
+    if "input_ids" not in names or "attention_mask" not in names:
+        raise ModelLoadError(f"model inputs {names} lack input_ids or attention_mask")
+
+    class Encoder(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = hf_model
+
+        def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
+            out = self.model(**dict(zip(names, tensors, strict=True)), return_dict=True)
+            return out.last_hidden_state
+
+    preprocess = getattr(st_model, "preprocess", None) or st_model.tokenize  # ST < 6
+    sample = preprocess(["a probe", "a longer probe text, padded in a batch of two"])
+    args = tuple(sample[n] for n in names)
+    axes = {n: {0: "batch", 1: "tokens"} for n in [*names, "token_states"]}
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer and deprecation notices, not problems
+        torch.onnx.export(Encoder().eval(), args, str(folder / MODEL_FILE), dynamo=False,
+                          input_names=names, output_names=["token_states"], dynamic_axes=axes,
+                          opset_version=OPSET, do_constant_folding=True)  # fmt: skip
+    backend = tokenizer.backend_tokenizer
+    (folder / TOKENIZER_FILE).write_text(backend.to_str(), encoding="utf-8")
+    meta = {
+        "format": EXPORT_FORMAT,
+        "model": model_id,
+        "max_seq_length": spec.max_seq_length,
+        "pooling": list(spec.pooling),
+        "dimension": spec.dimension,
+        "inputs": names,
+        "truncation_side": tokenizer.truncation_side,
+        "padding": {
+            "side": tokenizer.padding_side,
+            "id": tokenizer.pad_token_id,
+            "type_id": getattr(tokenizer, "pad_token_type_id", 0),
+            "token": tokenizer.pad_token,
+        },
+        "files": {f: (folder / f).stat().st_size for f in (MODEL_FILE, TOKENIZER_FILE)},
+        "made_with": {"torch": torch.__version__, "python": platform.python_version()},
+        "made_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    write_json_atomic(folder / META_FILE, meta)
+
+
+def _check_matches(st_model: Any, spec: ModelSpec) -> None:
+    """The loaded model is the pipeline the folder's config files describe."""
+    kinds = [type(m).__name__ for m in st_model]
+    pooling = getattr(st_model[1], "pooling_mode", None)
+    modes = (pooling,) if isinstance(pooling, str) else tuple(pooling or ())
+    found = (kinds[:2], int(st_model.max_seq_length), modes)
+    if found != (["Transformer", "Pooling"], spec.max_seq_length, spec.pooling):
+        raise ModelLoadError(f"loaded model {found} does not match its config files {spec}")
+    if not hasattr(st_model[0], "auto_model"):
+        raise ModelLoadError("the transformer module has no auto_model to export")
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    """The outcome of comparing an export with sentence-transformers on the probes."""
+
+    passed: bool
+    reason: str  # why it failed, or "" when it passed
+    min_cosine: float
+    neighbours_equal: bool
+    tokens_equal: bool
+    probes: int
+
+    def record(self, onnx: OnnxBackend) -> dict[str, Any]:
+        """What is stored with the export: the result, the runtime it holds for, canaries."""
+        canaries = list(PROBES[:CANARIES])
+        return asdict(self) | {
+            "probes_version": PROBES_VERSION,
+            "runtime": runtime_versions(),
+            "canary_texts": canaries,
+            "canary_vectors": onnx.embed(canaries).tolist(),
+            "verified_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+
+
+def verify(reference: SentenceTransformerBackend, onnx: OnnxBackend) -> Verification:
+    """Compare ``onnx`` with ``reference`` on the probes: token ids, token counts, every
+    cosine ≥ MIN_COSINE and identical top-NEIGHBOURS neighbour lists."""
+    texts = list(PROBES)
+    tokens_equal = onnx.token_ids(texts) == reference.token_ids(texts) and all(
+        onnx.count_tokens(t) == reference.count_tokens(t) for t in texts
+    )
+    # Mixed lengths in each batch, so that padding is exercised as in real use.
+    got = np.vstack([onnx.embed(texts[i : i + 8]) for i in range(0, len(texts), 8)])
+    want = reference.embed(texts)
+    min_cos = float(np.min(np.sum(got * want, axis=1)))
+    same = bool(np.array_equal(_neighbours(got), _neighbours(want)))
+    failures = [
+        *([] if tokens_equal else ["token ids or counts differ"]),
+        *([] if min_cos >= MIN_COSINE else [f"min cosine {min_cos:.6f} < {MIN_COSINE}"]),
+        *([] if same else [f"top-{NEIGHBOURS} neighbours differ"]),
+    ]
+    return Verification(not failures, "; ".join(failures), min_cos, same, tokens_equal, len(texts))
+
+
+def _neighbours(vectors: np.ndarray) -> np.ndarray:
+    sims = vectors @ vectors.T
+    np.fill_diagonal(sims, -np.inf)
+    return np.argsort(-sims, axis=1, kind="stable")[:, :NEIGHBOURS]

@@ -1,0 +1,158 @@
+"""The ONNX backend: a sentence-transformers model exported to ONNX, run on onnxruntime with
+the ``tokenizers`` library. No torch, no sentence-transformers.
+
+It reproduces sentence-transformers exactly: the model's own tokenizer (saved from the loaded
+model at export time), truncation to ``max_seq_length`` tokens with the special tokens, padding
+to the longest text of the batch, the transformer (the ONNX graph), the pooling modes of the
+model's pooling config over the attention mask, then L2 normalisation.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+from tokenizers import Tokenizer
+
+from index.errors import ModelLoadError
+
+log = logging.getLogger(__name__)
+
+MODEL_FILE = "model.onnx"
+TOKENIZER_FILE = "tokenizer.json"
+META_FILE = "export.json"
+
+# Threads per session, measured on the 2-core target with MiniLM (bench/bench_cold.py):
+# two intra-op threads embed a micro-batch of 25 questions or a build batch of 16 chunks
+# ≈1.6x faster than one, and a single question no slower. Spinning is off: with it, ORT's
+# idle worker keeps a core busy for a while after each call, which starves FAISS and the
+# bot's event loop on a 2-core box. One inter-op thread: the graph is a straight line.
+INTRA_OP_THREADS = min(2, os.cpu_count() or 1)
+
+
+def session_options() -> ort.SessionOptions:
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = INTRA_OP_THREADS
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    opts.log_severity_level = 3  # errors only: its warnings are about graph rewrites
+    return opts
+
+
+class OnnxBackend:
+    """One exported model in ``folder`` (model.onnx, tokenizer.json, export.json).
+
+    Raises ModelLoadError when the folder is incomplete or damaged. Not thread-safe on its own:
+    ``Embedder`` serialises calls."""
+
+    name = "onnx"
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.meta = read_meta(folder)
+        try:
+            for file, size in self.meta["files"].items():
+                if (folder / file).stat().st_size != size:
+                    raise ModelLoadError(f"{file} is {(folder / file).stat().st_size} bytes, "
+                                         f"not {size}")  # fmt: skip
+            self.max_seq_length = int(self.meta["max_seq_length"])
+            self.dimension = int(self.meta["dimension"])
+            self.pooling = tuple(str(m) for m in self.meta["pooling"])
+            self._inputs = [str(n) for n in self.meta["inputs"]]
+            self._counter = Tokenizer.from_file(str(folder / TOKENIZER_FILE))
+            self._counter.no_padding()
+            self._counter.no_truncation()
+            self._tokenizer = Tokenizer.from_file(str(folder / TOKENIZER_FILE))
+            pad = self.meta["padding"]
+            self._tokenizer.no_truncation()
+            self._tokenizer.enable_truncation(
+                self.max_seq_length, direction=str(self.meta["truncation_side"])
+            )
+            self._tokenizer.enable_padding(
+                direction=str(pad["side"]),
+                pad_id=int(pad["id"]),
+                pad_type_id=int(pad["type_id"]),
+                pad_token=str(pad["token"]),
+            )
+            self._session = ort.InferenceSession(
+                str(folder / MODEL_FILE), session_options(), providers=["CPUExecutionProvider"]
+            )
+        except ModelLoadError:
+            raise
+        except Exception as exc:  # a missing file, bad JSON fields, a protobuf ORT cannot parse
+            raise ModelLoadError(f"{exc.__class__.__name__}: {exc}") from exc
+        graph_inputs = {i.name for i in self._session.get_inputs()}
+        if graph_inputs != set(self._inputs):
+            raise ModelLoadError(f"graph inputs {sorted(graph_inputs)} != {self._inputs}")
+        self._output = self._session.get_outputs()[0].name
+
+    def count_tokens(self, text: str) -> int:
+        """Word pieces in ``text``, without special tokens and without truncation."""
+        return len(self._counter.encode(text, add_special_tokens=False).ids)
+
+    def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        """What the model is fed for each text (special tokens added, truncated, unpadded)."""
+        encodings = self._tokenizer.encode_batch(list(texts))
+        return [[i for i, m in zip(e.ids, e.attention_mask, strict=True) if m] for e in encodings]
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """L2-normalised float32 sentence vectors of one batch of texts."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        encodings = self._tokenizer.encode_batch(list(texts))
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        arrays = {
+            "input_ids": lambda: np.array([e.ids for e in encodings], dtype=np.int64),
+            "attention_mask": lambda: mask,
+            "token_type_ids": lambda: np.array([e.type_ids for e in encodings], dtype=np.int64),
+        }
+        feeds = {name: arrays[name]() for name in self._inputs}
+        hidden = self._session.run([self._output], feeds)[0]
+        return normalize(pool(hidden, mask, self.pooling))
+
+
+def pool(hidden: np.ndarray, mask: np.ndarray, modes: Sequence[str]) -> np.ndarray:
+    """sentence-transformers' Pooling over token states ``hidden`` (batch, tokens, dim)."""
+    weights = mask.astype(hidden.dtype)
+    out = []
+    for mode in modes:
+        if mode == "cls":
+            first = mask.argmax(axis=1)  # the first real token (right or left padding)
+            out.append(hidden[np.arange(len(hidden)), first])
+        elif mode == "max":
+            out.append(np.where(weights[..., None] > 0, hidden, -np.inf).max(axis=1))
+        else:  # mean, mean_sqrt_len_tokens
+            total = np.einsum("btd,bt->bd", hidden, weights)
+            count = np.maximum(weights.sum(axis=1, keepdims=True), 1e-9)
+            out.append(total / (count if mode == "mean" else np.sqrt(count)))
+    return np.concatenate(out, axis=1) if len(out) > 1 else out[0]
+
+
+def normalize(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length, as torch.nn.functional.normalize (eps 1e-12)."""
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
+
+
+def runtime_versions() -> dict[str, str]:
+    """What the ONNX vectors depend on besides the export: a change means verifying again."""
+    return {name: metadata.version(name) for name in ("onnxruntime", "tokenizers")}
+
+
+def read_meta(folder: Path) -> dict[str, Any]:
+    try:
+        meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"cannot read {META_FILE}: {exc}") from exc
+    if not isinstance(meta, dict) or not isinstance(meta.get("files"), dict):
+        raise ModelLoadError(f"{META_FILE} is not an export description")
+    return meta
