@@ -39,8 +39,8 @@ sys.path.insert(0, str(ROOT / "tests"))  # the fakediscord package lives with th
 
 from fakediscord import FakeDiscord  # noqa: E402
 
-from bot.app import AskdocsBot  # noqa: E402
-from bot.settings import Settings  # noqa: E402
+from bot.discord_app.bot import AskdocsBot  # noqa: E402
+from bot.shared.settings import Settings  # noqa: E402
 from index.embedding import Embedder  # noqa: E402
 from index.engine import Engine, EngineConfig  # noqa: E402
 from index.models import Answer  # noqa: E402

@@ -1,1 +1,2 @@
-"""askdocs front ends: the command line and the Discord bot."""
+"""askdocs front ends: ``terminal`` (the command line), ``discord_app`` (the Discord bot) and
+``shared`` (what both use: settings, feedback votes, citations)."""

@@ -12,8 +12,8 @@ import pytest
 import pytest_asyncio
 from fakediscord import FakeDiscord
 
-from bot.app import AskdocsBot
-from bot.settings import Settings
+from bot.discord_app.bot import AskdocsBot
+from bot.shared.settings import Settings
 from index.embedding import Embedder
 from index.engine import Engine, EngineConfig
 

@@ -22,13 +22,13 @@ from fakediscord import FakeDiscord, Intent, MessageFlag
 from fakediscord import fixtures as fd_fixtures
 
 import index.engine as engine_module
-from bot import limits
-from bot.answers import CLOSEST_FIELD, SOURCE_FIELD
-from bot.app import run_bot, sync_commands
-from bot.errors import BotConfigError, BotConnectionError, BotError, BotLoginError
-from bot.feedback import NO_SOURCE, FeedbackStore
-from bot.settings import Settings
-from bot.views import DOWN_ID, UP_ID
+from bot.discord_app import limits
+from bot.discord_app.embeds import CLOSEST_FIELD, SOURCE_FIELD
+from bot.discord_app.errors import BotConfigError, BotConnectionError, BotError, BotLoginError
+from bot.discord_app.run import run_bot, sync_commands
+from bot.discord_app.views import DOWN_ID, UP_ID
+from bot.shared.feedback import NO_SOURCE, FeedbackStore
+from bot.shared.settings import Settings
 from index.engine import Engine
 from index.errors import AskdocsError
 

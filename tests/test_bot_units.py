@@ -17,25 +17,27 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import limits
-from bot.answers import (
+from bot.discord_app import limits
+from bot.discord_app.batching import MicroBatcher
+from bot.discord_app.cooldown import Cooldown
+from bot.discord_app.embeds import (
     CLOSEST_FIELD,
     SOURCE_FIELD,
     answer_embed,
-    cite,
     confidence_label,
     escape,
     parse_answer_embed,
     quote_passage,
     unescape,
 )
-from bot.app import connection_error
-from bot.batching import MicroBatcher
-from bot.cooldown import Cooldown
-from bot.errors import BotConfigError, BotConnectionError, BotLoginError
-from bot.feedback import NO_SOURCE, FeedbackStore, format_summary, hash_user
-from bot.permissions import may_reindex
-from bot.questions import (
+from bot.discord_app.errors import (
+    BotConfigError,
+    BotConnectionError,
+    BotLoginError,
+    connection_error,
+)
+from bot.discord_app.permissions import may_reindex
+from bot.discord_app.questions import (
     answer_unprompted,
     clean_question,
     looks_like_question,
@@ -43,8 +45,10 @@ from bot.questions import (
     replies_to_someone_else,
     short,
 )
-from bot.reports import failure_reason, reindex_embed, retry_message, sources_embed
-from bot.settings import Settings
+from bot.discord_app.reports import failure_reason, reindex_embed, retry_message, sources_embed
+from bot.shared.citation import citation
+from bot.shared.feedback import NO_SOURCE, FeedbackStore, format_summary, hash_user
+from bot.shared.settings import Settings
 from index.errors import AskdocsError, IndexNotFoundError, QuestionError
 from index.models import Answer, BuildReport, DocumentInfo, Passage, SkippedFile
 
@@ -195,13 +199,14 @@ def test_escape_round_trips(text: str) -> None:
     assert unescape(escape(text)) == text
 
 
-def test_cite_and_confidence_labels() -> None:
+def test_citation_and_confidence_labels() -> None:
     assert (
-        cite(passage("x", heading=("Title", "A", "B"))) == "kim-jong-un-putin-meeting.txt › A › B"
+        citation(passage("x", heading=("Title", "A", "B")))
+        == "kim-jong-un-putin-meeting.txt › A › B"
     )
-    assert cite(passage("x", heading=("Title",)), {"kim-jong-un-putin-meeting.txt": "Title"}) == (
-        "kim-jong-un-putin-meeting.txt"
-    )
+    assert citation(
+        passage("x", heading=("Title",)), {"kim-jong-un-putin-meeting.txt": "Title"}
+    ) == ("kim-jong-un-putin-meeting.txt")
     assert confidence_label(0.6)[0] == "🟡 Medium confidence (0.60)"
     assert confidence_label(0.2)[0] == "🟠 Low confidence (0.20)"
 
@@ -443,7 +448,8 @@ def test_may_reindex(user_id, roles, manage, users, role_ids, expected) -> None:
 
 # -- feedback -------------------------------------------------------------------------------------
 class _Clock(dt.datetime):
-    """``datetime.now`` for bot.feedback: a minute later on every call, from a fixed start."""
+    """``datetime.now`` for bot.shared.feedback: a minute later on every call, from a fixed
+    start."""
 
     calls = 0
 
@@ -455,7 +461,7 @@ class _Clock(dt.datetime):
 
 def test_feedback_store_votes_summary_and_csv(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(_Clock, "calls", 0)
-    monkeypatch.setattr("bot.feedback.dt", SimpleNamespace(datetime=_Clock, UTC=dt.UTC))
+    monkeypatch.setattr("bot.shared.feedback.dt", SimpleNamespace(datetime=_Clock, UTC=dt.UTC))
     store = FeedbackStore(tmp_path / "sub" / "feedback.sqlite3")
     store.record(10, "q1", "a.txt › X", 111, 1)
     store.record(10, "q1", "a.txt › X", 222, 1)  # row 2, 12:02

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import Settings
+from bot.shared.settings import Settings
 
 EXAMPLE = Path(__file__).resolve().parent.parent / ".env.example"
 
@@ -71,7 +71,7 @@ def test_engine_limits_are_checked_once_by_the_engine(
 def test_cli_reports_a_bad_setting_in_one_line(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from bot.cli import main
+    from bot.terminal.cli import main
 
     monkeypatch.setenv("ASKDOCS_CHUNK_TOKENS", "300")
     assert main(["index"]) == 2

@@ -8,9 +8,9 @@ from collections.abc import Mapping
 
 import discord
 
-from bot import limits
-from bot.feedback import NO_SOURCE
-from bot.render import citation
+from bot.discord_app import limits
+from bot.shared.citation import citation
+from bot.shared.feedback import NO_SOURCE
 from index.models import Answer, Passage
 
 QUESTION_PREFIX = "❓ "
@@ -40,11 +40,6 @@ def escape(text: str) -> str:
 def unescape(text: str) -> str:
     """Undo :func:`escape` (good enough to recover questions and sources from embeds)."""
     return _UNESCAPE.sub(r"\1", text.replace("@\u200b", "@"))
-
-
-def cite(passage: Passage, titles: Mapping[str, str] | None = None) -> str:
-    """``file.txt › Section › Subsection`` (see :func:`bot.render.citation`)."""
-    return citation(passage, titles)
 
 
 def confidence_label(confidence: float) -> tuple[str, discord.Colour]:
@@ -120,11 +115,11 @@ def answer_embed(answer: Answer, titles: Mapping[str, str] | None = None) -> dis
     label, colour = confidence_label(answer.confidence)
     embed = _base(answer.question, colour)
     embed.description = quote_passage(best.text, best.highlights, limits.EMBED_DESCRIPTION)
-    embed.add_field(name=SOURCE_FIELD, value=escape(cite(best, titles)), inline=True)
+    embed.add_field(name=SOURCE_FIELD, value=escape(citation(best, titles)), inline=True)
     embed.add_field(name=CONFIDENCE_FIELD, value=label, inline=True)
     for passage in answer.passages[1 : 1 + MAX_SUPPORTING]:
         embed.add_field(
-            name=f"{SUPPORT_FIELD} · {escape(cite(passage, titles))}",
+            name=f"{SUPPORT_FIELD} · {escape(citation(passage, titles))}",
             value=_snippet(passage),
             inline=False,
         )
@@ -144,7 +139,7 @@ def abstain_embed(answer: Answer, titles: Mapping[str, str] | None = None) -> di
     )
     for passage in answer.passages[:MAX_CLOSEST]:
         embed.add_field(
-            name=f"{CLOSEST_FIELD} · {escape(cite(passage, titles))}",
+            name=f"{CLOSEST_FIELD} · {escape(citation(passage, titles))}",
             value=_snippet(passage, 200),
             inline=False,
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from bot.settings import Settings
+from bot.shared.settings import Settings
 
 
 def may_reindex(

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 
 import discord
 
-from bot import limits
-from bot.answers import escape
+from bot.discord_app import limits
+from bot.discord_app.embeds import escape
 from index.models import BuildReport, DocumentInfo
 
 COLOUR_OK = discord.Colour(0x2ECC71)

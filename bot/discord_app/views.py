@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.answers import parse_answer_embed
+from bot.discord_app.embeds import parse_answer_embed
 
 if TYPE_CHECKING:
-    from bot.app import AskdocsBot
+    from bot.discord_app.bot import AskdocsBot
 
 log = logging.getLogger(__name__)
 

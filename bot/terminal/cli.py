@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from bot.render import answer_json_line, answer_text, report_text
-from bot.settings import Settings
+from bot.shared.settings import Settings
+from bot.terminal.render import answer_json_line, answer_text, report_text
 
 if TYPE_CHECKING:
     from index.engine import Engine
@@ -236,8 +236,8 @@ def _is_text(arg: str) -> bool:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.app import run_bot
-    from bot.errors import BotError
+    from bot.discord_app.errors import BotError
+    from bot.discord_app.run import run_bot
 
     if settings.discord_token is None or not settings.discord_token.get_secret_value().strip():
         _fail("no Discord token: set ASKDOCS_DISCORD_TOKEN (environment or .env)")
@@ -253,8 +253,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.app import sync_commands
-    from bot.errors import BotError
+    from bot.discord_app.errors import BotError
+    from bot.discord_app.run import sync_commands
 
     if args.guild is not None:
         settings = settings.model_copy(update={"dev_guild_id": args.guild})
@@ -269,7 +269,7 @@ def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.feedback import FeedbackStore, format_summary
+    from bot.shared.feedback import FeedbackStore, format_summary
 
     store = FeedbackStore(settings.feedback_path)
     _out(format_summary(store.summary()))

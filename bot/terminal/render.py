@@ -4,24 +4,12 @@ from __future__ import annotations
 
 import json
 import textwrap
-from collections.abc import Mapping
 from typing import Any
 
+from bot.shared.citation import citation
 from index.models import Answer, BuildReport, Passage
 
-HEADING_SEPARATOR = " › "
 _BOLD, _DIM, _YELLOW, _RESET = "\033[1m", "\033[2m", "\033[33m", "\033[0m"
-
-
-def citation(passage: Passage, titles: Mapping[str, str] | None = None) -> str:
-    """``file.txt › Section › Subsection``: the document's title heading is left out (the
-    file name says it). ``titles`` maps sources to titles; without it, the first heading
-    of a deeper path is taken to be the title."""
-    heading = list(passage.heading)
-    title = (titles or {}).get(passage.source)
-    if heading and (heading[0] == title or (title is None and len(heading) > 1)):
-        heading = heading[1:]
-    return HEADING_SEPARATOR.join([passage.source, *heading])
 
 
 def answer_json(answer: Answer) -> dict[str, Any]:

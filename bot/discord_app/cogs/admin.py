@@ -11,13 +11,13 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.answers import escape
-from bot.permissions import may_reindex
-from bot.reports import reindex_embed, reindex_failed_embed
+from bot.discord_app.embeds import escape
+from bot.discord_app.permissions import may_reindex
+from bot.discord_app.reports import reindex_embed, reindex_failed_embed
 from index.errors import AskdocsError, BuildInProgressError
 
 if TYPE_CHECKING:
-    from bot.app import AskdocsBot
+    from bot.discord_app.bot import AskdocsBot
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import limits
-from bot.answers import answer_embed
-from bot.questions import (
+from bot.discord_app import limits
+from bot.discord_app.embeds import answer_embed
+from bot.discord_app.questions import (
     NO_WORDS,
     answer_unprompted,
     clean_question,
@@ -21,14 +21,14 @@ from bot.questions import (
     replies_to_someone_else,
     short,
 )
-from bot.reports import question_error_message, retry_message
-from bot.views import FeedbackView
+from bot.discord_app.reports import question_error_message, retry_message
+from bot.discord_app.views import FeedbackView
 from index.engine import check_question
 from index.errors import AskdocsError, QuestionError
 from index.models import Answer
 
 if TYPE_CHECKING:
-    from bot.app import AskdocsBot
+    from bot.discord_app.bot import AskdocsBot
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,8 @@ class AskCog(commands.Cog):
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
         """Mentions and forum posts are always answered; other messages in answer channels
-        only when they look like questions (see :func:`bot.questions.answer_unprompted`)."""
+        only when they look like questions (see
+        :func:`bot.discord_app.questions.answer_unprompted`)."""
         me = self.bot.user
         if me is None or message.author.bot or message.guild is None:
             return

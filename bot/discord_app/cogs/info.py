@@ -8,10 +8,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.reports import help_embed, sources_embed
+from bot.discord_app.reports import help_embed, sources_embed
 
 if TYPE_CHECKING:
-    from bot.app import AskdocsBot
+    from bot.discord_app.bot import AskdocsBot
 
 
 class InfoCog(commands.Cog):

@@ -1,0 +1,3 @@
+"""The Discord bot: ``AskdocsBot``, its entry points, cogs, and the plain, tested logic they use.
+
+Named ``discord_app`` so that it can never shadow the ``discord`` package."""

@@ -1,0 +1,1 @@
+"""What both front ends use: settings, the feedback vote store, citations."""

@@ -1,0 +1,1 @@
+"""The ``askdocs`` command line and its terminal/JSON renderings."""
