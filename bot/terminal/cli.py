@@ -23,6 +23,7 @@ from bot.terminal.render import answer_json_line, answer_text, report_text
 
 if TYPE_CHECKING:
     from index.engine import Engine
+    from index.models import Answer
 
 log = logging.getLogger(__name__)
 
@@ -217,12 +218,26 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
                 _fail(f"{exc}: {q[:60]!r} skipped")
                 bad += 1
         for answer in engine.answer_many(good, top_k=top_k):
+            _explain(answer)
             text = answer_json_line(answer) if args.json else answer_text(answer, color=color)
             _out(text if args.json or not answered else "\n" + text)
             answered += 1
     if not answered and not bad and not skipped:
         raise UsageError("no question on standard input")
     return EXIT_USAGE if bad or skipped else EXIT_OK
+
+
+def _explain(answer: Answer) -> None:
+    """Why the engine answered or refused (shown with -v)."""
+    if answer.evidence is not None:
+        verdict = "refused" if answer.abstained else "answered"
+        log.info(
+            "%s %r with confidence %.2f: %s",
+            verdict,
+            answer.question,
+            answer.confidence,
+            answer.evidence.explain(),
+        )
 
 
 def _is_text(arg: str) -> bool:
