@@ -13,27 +13,25 @@ from typing import Literal
 
 AnswerType = Literal["person", "place", "time", "number", "reason"]
 
-_QUESTION_TYPES: tuple[tuple[re.Pattern[str], AnswerType], ...] = tuple(
-    (re.compile(pattern, re.IGNORECASE), kind)
-    for pattern, kind in (
-        (
-            r"\bhow (many|much|old|long|far|big|large|often)\b|\bwhat (number|percentage|age)\b",
-            "number",
-        ),
-        (
-            r"\bwhen\b|\bwhat (year|date|time|day|month)\b|\bwhich (year|date|day|month)\b|"
-            r"\bhow long ago\b",
-            "time",
-        ),
-        (r"\bwho(m|se)?\b|\bwhich (person|people|leader|president|man|woman)\b", "person"),
-        (
-            r"\bwhere\b|\bwhich (city|country|place|town|region|directory|file)\b|"
-            r"\bwhat (city|country|place|location)\b|\blocation\b",
-            "place",
-        ),
-        (r"\bwhy\b|\bwhat for\b|\breason\b|\bmotive|\bpurpose\b", "reason"),
-    )
+_TYPE_PATTERNS: tuple[tuple[str, AnswerType], ...] = (
+    (
+        r"\bhow (many|much|old|long|far|big|large|often)\b|\bwhat (number|percentage|age)\b",
+        "number",
+    ),
+    (
+        r"\bwhen\b|\bwhat (year|date|time|day|month)\b|\bwhich (year|date|day|month)\b|"
+        r"\bhow long ago\b",
+        "time",
+    ),
+    (r"\bwho(m|se)?\b|\bwhich (person|people|leader|president|man|woman)\b", "person"),
+    (
+        r"\bwhere\b|\bwhich (city|country|place|town|region|directory|file)\b|"
+        r"\bwhat (city|country|place|location)\b|\blocation\b",
+        "place",
+    ),
+    (r"\bwhy\b|\bwhat for\b|\breason\b|\bmotive|\bpurpose\b", "reason"),
 )
+_QUESTION_TYPES = tuple((re.compile(p, re.IGNORECASE), kind) for p, kind in _TYPE_PATTERNS)
 _MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
 _TIME = re.compile(
     rf"\b(1[5-9]\d\d|20\d\d)s?\b|\b({_MONTHS})\b|\b(mon|tues|wednes|thurs|fri|satur|sun)day\b|"

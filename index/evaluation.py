@@ -19,6 +19,7 @@ from index.models import Answer
 from index.normalize import fold
 
 Kind = Literal["answerable", "unanswerable", "offtopic"]
+KINDS: tuple[Kind, ...] = ("answerable", "unanswerable", "offtopic")
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +127,8 @@ def load_cases(path: Path, split: str | None = None) -> list[EvalCase]:
         raw = json.loads(line)
         abstain = bool(raw.get("abstain", False))
         kind = raw.get("kind") or ("offtopic" if abstain else "answerable")
+        if kind not in KINDS:
+            raise ValueError(f"{path}: unknown kind {kind!r}")
         case = EvalCase(raw["q"], tuple(raw.get("gold", ())), abstain, kind, raw.get("split", ""))
         if split is None or case.split == split:
             cases.append(case)

@@ -95,6 +95,7 @@ def sentence_offsets(chunks: tuple[Chunk, ...] | list[Chunk]) -> np.ndarray:
 def build_faiss(vectors: np.ndarray, hnsw_threshold: int = HNSW_THRESHOLD) -> Any:
     """Exact inner-product search below ``hnsw_threshold`` vectors, HNSW above it."""
     dim = vectors.shape[1]
+    index: Any
     if vectors.shape[0] < hnsw_threshold:
         index = faiss.IndexFlatIP(dim)
     else:
