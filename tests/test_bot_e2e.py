@@ -328,6 +328,28 @@ async def test_answer_channel_answers_only_what_looks_like_a_question(
     assert not {other, reply, bread, *chat} & set(replied_to)
 
 
+async def test_chat_in_an_answer_channel_costs_nothing(
+    fake_discord: FakeDiscord, start_bot: BotFactory
+) -> None:
+    """Chat is ignored without a notice and without spending the member's rate limit: a
+    long message, chat lines and an uncovered question, then their real question is answered."""
+    channel = fake_discord.other_channel
+    await start_bot(answer_channel_ids=[channel.id], cooldown_questions=3, cooldown_seconds=30)
+    for text in (
+        "I read the whole thread yesterday and " * 40,  # ~1,500 characters, no question mark
+        "going to grab a coffee now brb",
+        "Does anyone know a good bakery downtown?",  # reads as a question, not covered
+        "how was everyone's weekend",
+        "back",
+    ):
+        await fake_discord.message(text, channel=channel)
+    real = await fake_discord.message("Which Chinese leader has Kim met with?", channel=channel)
+    answer = await fake_discord.wait_message(channel_id=channel.id, after=real, timeout=TIMEOUT)
+    assert field(embed_of(answer), SOURCE_FIELD).startswith(DOC)
+    await asyncio.sleep(0.2)
+    assert [m["id"] for m in fake_discord.bot_messages(channel.id)] == [answer["id"]]
+
+
 async def test_answer_in_thread(fake_discord: FakeDiscord, start_bot: BotFactory) -> None:
     channel = fake_discord.other_channel
     await start_bot(answer_channel_ids=[channel.id], answer_in_thread=True)

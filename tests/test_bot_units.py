@@ -296,7 +296,9 @@ def test_clean_question(text: str, expected: str) -> None:
         ("how", True),  # a question word
         ("Does it work", True),
         ("should I reinstall", True),
-        ("the summit broke down in Hanoi", True),  # four words or more
+        ("the summit broke down in Hanoi", False),  # a statement, however long
+        ("going to grab a coffee now brb", False),
+        ("explain the timing", True),
         ("thanks!", False),
         ("ok", False),
         ("", False),
@@ -418,6 +420,16 @@ def test_cooldown_sliding_window() -> None:
     now[0] += 20
     assert cd.hit(1) == 0.0
     assert cd.hit(1) == pytest.approx(10.0)
+
+
+def test_cooldown_retry_after_records_nothing() -> None:
+    now = [1000.0]
+    cd = Cooldown(1, 30.0, clock=lambda: now[0])
+    assert cd.retry_after(1) == 0.0 and cd.retry_after(1) == 0.0  # asking does not spend
+    assert cd.hit(1) == 0.0
+    assert cd.retry_after(1) == pytest.approx(30.0)
+    now[0] += 31
+    assert cd.retry_after(1) == 0.0
 
 
 def test_cooldown_forgets_idle_users() -> None:

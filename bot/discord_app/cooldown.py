@@ -27,6 +27,17 @@ class Cooldown:
         self._hits: dict[int, deque[float]] = {}
         self._calls = 0
 
+    def retry_after(self, user_id: int) -> float:
+        """Like ``hit`` but records nothing: 0.0 when a question would be allowed now."""
+        now = self._clock()
+        hits = self._hits.get(user_id)
+        if self.seconds <= 0 or not hits:
+            return 0.0
+        recent = [t for t in hits if now - t < self.seconds]
+        if len(recent) >= self.questions:
+            return max(self.seconds - (now - recent[0]), 0.001)
+        return 0.0
+
     def hit(self, user_id: int) -> float:
         now = self._clock()
         self._calls += 1

@@ -15,9 +15,9 @@ _WORD = re.compile(r"\w+(?:['’]\w+)*")
 _ENDS_WITH_QUESTION_MARK = re.compile(r"[?？][\W_]*$")
 QUESTION_WORDS = frozenset(
     {"how", "what", "why", "when", "where", "who", "whom", "whose", "which", "can", "could",
-     "does", "do", "did", "is", "are", "was", "were", "should", "would", "will", "has", "have"}
+     "does", "do", "did", "is", "are", "was", "were", "should", "would", "will", "has", "have",
+     "explain", "describe"}
 )  # fmt: skip
-MIN_QUESTION_WORDS = 4
 NO_WORDS = "it has no words, only mentions, emoji or symbols; type your question in words"
 
 
@@ -41,14 +41,14 @@ def clean_question(text: str) -> str:
 
 def looks_like_question(text: str) -> bool:
     """Whether ``text`` (already :func:`clean_question`-ed) reads like a question: it ends
-    with a question mark, has at least ``MIN_QUESTION_WORDS`` words, or starts with a
-    question word (how, what, why, can, does, is, …). "thanks!", "ok", "👍" do not."""
+    with a question mark or starts with a question word (how, what, why, can, does, is,
+    explain, …). "thanks!", "ok", "👍" and "going to grab a coffee now brb" do not."""
     if not text:
         return False
     if _ENDS_WITH_QUESTION_MARK.search(text):
         return True
     words = _WORD.findall(text.lower())
-    return len(words) >= MIN_QUESTION_WORDS or bool(words and words[0] in QUESTION_WORDS)
+    return bool(words and words[0] in QUESTION_WORDS)
 
 
 def replies_to_someone_else(
@@ -69,6 +69,9 @@ def answer_unprompted(question: str, *, replies_to_other: bool) -> bool:
     * mentions of the bot, ``/ask`` and new forum posts are always answered (not decided here);
     * other messages are answered only when they :func:`looks_like_question` and are not a
       reply to another person's message (that is people talking to each other);
+    * such a message that cannot be asked (too long) or that the documents do not cover
+      gets **silence**: no notice and no question counted against the member's rate limit
+      (a member over the limit is not answered, also silently).
     * when the engine abstains on such an unprompted message, the bot stays **silent**.
       Chat that merely looks like a question ("anyone up for a game tonight?") is far more
       common in a busy channel than real questions the documents miss, and a public "not

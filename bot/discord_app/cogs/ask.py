@@ -136,6 +136,9 @@ class AskCog(commands.Cog):
     async def _answer_message(
         self, message: discord.Message, question: str, mentioned: bool, *, unprompted: bool
     ) -> None:
+        """Mentions and forum posts get notices (bad question, rate limit, not covered);
+        unprompted messages in answer channels get an answer or silence, and spend the
+        member's rate limit only when they are answered."""
         if not question:
             if mentioned:
                 await message.reply(MENTION_HINT.format(mention=self.bot.user.mention))
@@ -143,16 +146,27 @@ class AskCog(commands.Cog):
         try:
             cleaned = check_question(question, self.bot.settings.max_question_chars)
         except QuestionError as exc:
-            await message.reply(question_error_message(str(exc)))
+            if not unprompted:
+                await message.reply(question_error_message(str(exc)))
             return
-        retry_after = self.bot.cooldown.hit(message.author.id)
-        if retry_after:
-            await message.reply(retry_message(retry_after), delete_after=self.bot.notice_seconds)
-            return
-        reply, answer = await self.compose(cleaned)
-        if unprompted and answer is not None and answer.abstained:
-            log.info("not covered, staying quiet on unprompted message %s", message.id)
-            return
+        cooldown = self.bot.cooldown
+        if unprompted:
+            if cooldown.retry_after(message.author.id):
+                return
+            reply, answer = await self.compose(cleaned)
+            if answer is None or answer.abstained:
+                log.info("not answering unprompted message %s (not covered)", message.id)
+                return
+            if cooldown.hit(message.author.id):  # another question of theirs won the race
+                return
+        else:
+            retry_after = cooldown.hit(message.author.id)
+            if retry_after:
+                await message.reply(
+                    retry_message(retry_after), delete_after=self.bot.notice_seconds
+                )
+                return
+            reply, answer = await self.compose(cleaned)
         if self.bot.settings.answer_in_thread and not isinstance(message.channel, discord.Thread):
             thread = await message.create_thread(name=limits.truncate(cleaned, limits.THREAD_NAME))
             await deliver(thread.send, reply)
