@@ -117,6 +117,18 @@ def test_readable_answer(folders: list[str], capsys: pytest.CaptureFixture[str])
     assert "»" in out  # highlighted sentence (no colours when not a terminal)
 
 
+def test_file_name_with_a_newline_stays_on_one_report_line(
+    docs_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (docs_dir / "odd\nname.md").write_text("# Odd\n\nA document with an odd name.\n")
+    (docs_dir / "bad\rname.txt").write_bytes(b"\x00\x01")
+    args = ["--source-docs", str(docs_dir), "--index-dir", str(tmp_path / "ix")]
+    assert main(["index", *args]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "  added: odd\\nname.md" in lines
+    assert "  skipped: bad\\rname.txt (binary file)" in lines
+
+
 def test_index_command_reports(folders: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["index", *folders]) == 0
     out = capsys.readouterr().out

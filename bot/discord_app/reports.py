@@ -10,6 +10,7 @@ import discord
 
 from bot.discord_app import limits
 from bot.discord_app.embeds import escape
+from bot.shared.citation import shown_name
 from index.models import BuildReport, DocumentInfo
 
 COLOUR_OK = discord.Colour(0x2ECC71)
@@ -28,7 +29,7 @@ def question_error_message(reason: str) -> str:
 
 
 def _names(items: Sequence[str], shown: int = LIST_SHOWN) -> str:
-    listed = ", ".join(f"`{name}`" for name in items[:shown])
+    listed = ", ".join(f"`{shown_name(name)}`" for name in items[:shown])
     more = len(items) - shown
     return listed + (f" …and {more} more" if more > 0 else "")
 
@@ -54,7 +55,7 @@ def reindex_embed(report: BuildReport) -> discord.Embed:
         if items:
             embed.add_field(name=label, value=_names(items), inline=False)
     if report.skipped:
-        lines = [f"`{s.source}` — {s.reason}" for s in report.skipped[:LIST_SHOWN]]
+        lines = [f"`{shown_name(s.source)}` — {s.reason}" for s in report.skipped[:LIST_SHOWN]]
         more = len(report.skipped) - LIST_SHOWN
         if more > 0:
             lines.append(f"…and {more} more")
@@ -102,7 +103,9 @@ def sources_embed(documents: Sequence[DocumentInfo]) -> discord.Embed:
     used = 0
     ordered = sorted(documents, key=lambda d: d.source.lower())
     for i, doc in enumerate(ordered):
-        line = f"• `{doc.source}` — {doc.chunks} chunks, indexed {_when(doc.indexed_at)}"
+        line = (
+            f"• `{shown_name(doc.source)}` — {doc.chunks} chunks, indexed {_when(doc.indexed_at)}"
+        )
         line = limits.truncate(line, 300)
         rest = len(ordered) - i - 1
         reserve = len(f"\n…and {len(ordered)} more") if rest else 0

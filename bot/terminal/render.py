@@ -6,7 +6,7 @@ import json
 import textwrap
 from typing import Any
 
-from bot.shared.citation import citation
+from bot.shared.citation import citation, shown_name
 from index.models import Answer, BuildReport, Passage
 
 _BOLD, _DIM, _YELLOW, _RESET = "\033[1m", "\033[2m", "\033[33m", "\033[0m"
@@ -83,8 +83,8 @@ def report_text(report: BuildReport) -> str:
         ("changed", report.changed),
         ("removed", report.removed),
     ):
-        lines += [f"  {label}: {name}" for name in names]
-    lines += [f"  skipped: {s.source} ({s.reason})" for s in report.skipped]
+        lines += [f"  {label}: {shown_name(name)}" for name in names]
+    lines += [f"  skipped: {shown_name(s.source)} ({s.reason})" for s in report.skipped]
     lines += [f"  note: {note}" for note in report.notes]
     return "\n".join(lines)
 
