@@ -25,7 +25,7 @@ from index.errors import (
     IndexWriteError,
     SourceDocsError,
 )
-from index.loaders import DEFAULT_MAX_BYTES, load_documents
+from index.loaders import DEFAULT_MAX_BYTES, ONLY_HEADINGS, load_documents
 from index.models import BuildReport, Chunk, DocumentInfo, LoadedDocument, SkippedFile
 from index.normalize import normalize
 from index.store import (
@@ -43,7 +43,10 @@ log = logging.getLogger(__name__)
 
 CHUNKER_VERSION = 1
 Progress = Callable[[str, int, int], None]
-"""``progress(stage, done, total)``; stages: "loading", "embedding", "writing"."""
+"""``progress(stage, done, total)``, in order: "reading" (files read, after each file),
+"loading" (once: the documents loaded), "chunking" (new or changed documents chunked, after
+each), "embedding" (texts embedded: chunks, their sentences and headings) and "writing" (0,
+then 1 when done). Called from the building thread."""
 
 
 def effective_chunker(settings: ChunkerSettings, embedder: Embedder) -> ChunkerSettings:
@@ -156,7 +159,8 @@ def build_index(
     signature = chunker_signature(settings)
     with build_lock(index_dir):
         fingerprint = docs_fingerprint(docs_dir)
-        docs, skipped = load_documents(docs_dir, max_doc_bytes)
+        on_file = (lambda done, total: progress("reading", done, total)) if progress else None
+        docs, skipped = load_documents(docs_dir, max_doc_bytes, on_file)
         if progress:
             progress("loading", len(docs), len(docs))
         previous, notes = (
@@ -165,7 +169,7 @@ def build_index(
             else _previous(index_dir, embedder.model_id, signature)
         )
         old = _by_source(previous)
-        plan = _plan(docs, old, settings, embedder, skipped)
+        plan = _plan(docs, old, settings, embedder, skipped, progress=progress)
         if not plan:
             reasons = "; ".join(f"{s.source}: {s.reason}" for s in skipped[:5])
             raise SourceDocsError(
@@ -198,18 +202,28 @@ def _plan(
     settings: ChunkerSettings,
     embedder: Embedder,
     skipped: list[SkippedFile],
+    *,
+    progress: Progress | None = None,
 ) -> list[PlannedDocument]:
     """Which documents are reused and which are chunked anew (heading-only ones skipped)."""
     plan: list[PlannedDocument] = []
+    unchanged = {
+        d.source
+        for d in docs
+        if d.source in old and old[d.source].info.content_hash == d.content_hash
+    }
+    to_chunk, chunked = len(docs) - len(unchanged), 0
     for doc in docs:
-        prior = old.get(doc.source)
-        if prior is not None and prior.info.content_hash == doc.content_hash:
+        if doc.source in unchanged:
             plan.append(PlannedDocument(doc, None))
             continue
         _, chunks = chunk_document(doc, settings, embedder.count_tokens)
+        chunked += 1
+        if progress:
+            progress("chunking", chunked, to_chunk)
         if not chunks:
-            skipped.append(SkippedFile(doc.source, "no text to index (only headings)"))
-            log.warning("skipping %s: no text to index (only headings)", doc.source)
+            skipped.append(SkippedFile(doc.source, ONLY_HEADINGS))
+            log.warning("skipping %s: %s", doc.source, ONLY_HEADINGS)
             continue
         plan.append(PlannedDocument(doc, chunks))
     return plan

@@ -23,14 +23,15 @@ from index.errors import (
     AskdocsError,
     BuildInProgressError,
     ConfigError,
+    DocumentError,
     IndexCorruptError,
     IndexMismatchError,
     IndexNotFoundError,
     IndexWriteError,
     SourceDocsError,
 )
-from index.loaders import DEFAULT_MAX_BYTES
-from index.models import Answer, BuildReport, DocumentInfo
+from index.loaders import DEFAULT_MAX_BYTES, ONLY_HEADINGS, SUPPORTED_SUFFIXES, load_data
+from index.models import Answer, BuildReport, DocumentInfo, LoadedDocument
 from index.retriever import RetrievalSettings, Retriever, check_question
 from index.store import HNSW_THRESHOLD, current_version, read_index
 
@@ -97,6 +98,21 @@ def _check_range(field: str, value: float, low: float, high: float | None) -> No
     if value < low or (high is not None and value > high):
         bound = f"between {low} and {high}" if high is not None else f"at least {low}"
         raise ConfigError(field, f"must be {bound} (got {value})")
+
+
+DOCUMENT_SUFFIXES: frozenset[str] = SUPPORTED_SUFFIXES
+"""File types the loaders read (lowercase, with the dot): what a front end may accept."""
+
+
+def check_document(name: str, data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> LoadedDocument:
+    """``data`` read by the same loaders a build uses, as the document ``name`` (its suffix
+    gives the type; ``DOCUMENT_SUFFIXES``). Raises DocumentError with the reason a build
+    would skip it for: unsupported type, too large, empty, binary, undecodable, broken, no
+    text, or only headings."""
+    doc = load_data(name, data, max_bytes)
+    if not any(block.kind == "text" for block in doc.blocks):
+        raise DocumentError(ONLY_HEADINGS)
+    return doc
 
 
 def has_index(index_dir: Path) -> bool:
@@ -198,6 +214,10 @@ class Engine:
     @property
     def building(self) -> bool:
         return self._build_lock.locked()
+
+    def check_document(self, name: str, data: bytes) -> LoadedDocument:
+        """:func:`check_document` with this engine's size limit (``max_doc_mb``)."""
+        return check_document(name, data, self.config.max_doc_bytes)
 
     def answer(self, question: str, top_k: int | None = None) -> Answer:
         return self.retriever.answer(question, top_k)

@@ -1,10 +1,11 @@
 """Turn source files (plain text, Markdown, reST, HTML, PDF) into headings and paragraphs.
 
-``load_file`` reads one file into a ``LoadedDocument`` whose blocks keep the document's own
-text: only each block's outer whitespace is stripped (HTML whitespace is collapsed the way a
-browser renders it). ``load_documents`` walks a documents folder: hidden entries are
-ignored, symlinks leaving the folder are not followed, and a file reachable through several
-paths (symlinks inside the folder) is loaded once, under its real path when it has one.
+``load_file`` reads one file (``load_data`` the bytes of one) into a ``LoadedDocument`` whose
+blocks keep the document's own text: only each block's outer whitespace is stripped (HTML
+whitespace is collapsed the way a browser renders it). ``load_documents`` walks a documents
+folder: hidden entries are ignored, symlinks leaving the folder are not followed, and a file
+reachable through several paths (symlinks inside the folder) is loaded once, under its real
+path when it has one.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import re
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning
 from bs4 import XMLParsedAsHTMLWarning as _XMLWarning
@@ -345,7 +346,7 @@ _TEXT_PARSERS: dict[str, Callable[[str], list[Block]]] = {".txt": _parse_text, "
 _TEXT_PARSERS |= {".md": _parse_markdown, ".markdown": _parse_markdown, ".rst": _parse_rst}
 
 
-def _pretty_stem(path: Path) -> str:
+def _pretty_stem(path: PurePosixPath) -> str:
     """``getting_started-guide.md`` -> ``Getting started guide``."""
     words = re.sub(r"[\s_\-]+", " ", path.stem).strip()
     if not words:
@@ -358,6 +359,14 @@ def _strerror(exc: OSError) -> str:
 
 
 DEFAULT_MAX_BYTES = 10_000_000
+ONLY_HEADINGS = "no text to index (only headings)"
+
+
+def _too_large(size: int, max_bytes: int) -> DocumentError:
+    return DocumentError(
+        f"too large ({size / 1e6:.1f} MB, the limit is {max_bytes / 1e6:g} MB: "
+        "split it or raise the size limit)"
+    )
 
 
 def load_file(path: Path, root: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> LoadedDocument:
@@ -370,13 +379,22 @@ def load_file(path: Path, root: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Loa
     try:
         size = path.stat().st_size
         if size > max_bytes:
-            raise DocumentError(
-                f"too large ({size / 1e6:.1f} MB, the limit is {max_bytes / 1e6:g} MB: "
-                "split it or raise the size limit)"
-            )
+            raise _too_large(size, max_bytes)
         data = path.read_bytes()
     except OSError as exc:
         raise DocumentError(f"unreadable: {_strerror(exc)}") from exc
+    return load_data(source, data, max_bytes)
+
+
+def load_data(source: str, data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> LoadedDocument:
+    """Load a document from its bytes; ``source`` (a ``/``-separated relative path) gives
+    its name and, by its suffix, its type. Raises ``DocumentError`` like :func:`load_file`."""
+    name = PurePosixPath(source)
+    suffix = name.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise DocumentError(f"unsupported file type ({suffix or 'no extension'})")
+    if len(data) > max_bytes:
+        raise _too_large(len(data), max_bytes)
     if not data.strip():
         raise DocumentError("empty file")
     fallback_title = None
@@ -393,7 +411,7 @@ def load_file(path: Path, root: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Loa
     if not blocks:
         raise DocumentError("no text found")
     headings = (b.text for b in blocks if b.kind == "heading")
-    title = next(headings, None) or fallback_title or _pretty_stem(path)
+    title = next(headings, None) or fallback_title or _pretty_stem(name)
     return LoadedDocument(source, title, tuple(blocks), hashlib.sha256(data).hexdigest())
 
 
@@ -449,12 +467,15 @@ class _Walk:
 
 
 def load_documents(
-    root: Path, max_bytes: int = DEFAULT_MAX_BYTES
+    root: Path,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    on_file: Callable[[int, int], None] | None = None,
 ) -> tuple[list[LoadedDocument], list[SkippedFile]]:
     """Load every supported file under ``root`` (recursively), sorted by source path.
 
     Unsupported and bad files are skipped (with a warning) and returned with the reason.
-    Raises ``SourceDocsError`` if ``root`` is missing, not a folder or unreadable.
+    ``on_file(done, total)`` is called after each file is read. Raises ``SourceDocsError``
+    if ``root`` is missing, not a folder or unreadable.
     """
     if not root.exists():
         raise SourceDocsError(f"Documents folder not found: {root}")
@@ -463,9 +484,12 @@ def load_documents(
     state = _Walk(root, root.resolve())
     state.walk(root, via_link=False)
     documents: list[LoadedDocument] = []
-    for path, _ in sorted(state.files.values(), key=lambda item: item[0].as_posix()):
+    files = sorted(state.files.values(), key=lambda item: item[0].as_posix())
+    for done, (path, _) in enumerate(files, start=1):
         try:
             documents.append(load_file(path, root, max_bytes))
         except DocumentError as exc:
             state.skip(path, str(exc))
+        if on_file is not None:
+            on_file(done, len(files))
     return documents, sorted(state.skipped, key=lambda s: s.source)

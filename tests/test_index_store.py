@@ -70,6 +70,26 @@ def test_incremental_reindex(docs_dir: Path, tmp_path: Path, embedder: Embedder)
     np.testing.assert_allclose(data.chunk_vectors, fresh.chunk_vectors, atol=1e-5)
 
 
+def test_progress_reports_files_read_documents_chunked_and_texts_embedded(
+    docs_dir: Path, tmp_path: Path, embedder: Embedder
+) -> None:
+    ix = tmp_path / "ix"
+    _build(docs_dir, ix, embedder)
+    (docs_dir / "guide.md").write_text("# Guide\n\nThe ferry leaves at nine.\n", encoding="utf-8")
+    (docs_dir / "image.png").write_bytes(b"\x89PNG\r\n")  # read, skipped
+    calls: list[tuple[str, int, int]] = []
+    _build(docs_dir, ix, embedder, progress=lambda *call: calls.append(call))
+    stages = [stage for stage, _, _ in calls]
+    assert stages == sorted(stages, key=["reading", "loading", "chunking", "embedding",
+                                          "writing"].index)  # fmt: skip
+    assert [c for c in calls if c[0] == "reading"] == [("reading", i, 3) for i in (1, 2, 3)]
+    assert ("loading", 2, 2) in calls
+    assert [c for c in calls if c[0] == "chunking"] == [("chunking", 1, 1)]  # only the new one
+    embedding = [c for c in calls if c[0] == "embedding"]
+    assert embedding[0][1] == 0 and embedding[-1][1] == embedding[-1][2] >= 3
+    assert calls[-1] == ("writing", 1, 1)
+
+
 def test_bad_files_are_skipped_and_reported(
     docs_dir: Path, tmp_path: Path, embedder: Embedder
 ) -> None:

@@ -15,8 +15,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pypdf import PdfWriter
 
+from index.engine import check_document
 from index.errors import DocumentError, SourceDocsError
-from index.loaders import SUPPORTED_SUFFIXES, is_heading_line, load_documents, load_file
+from index.loaders import (
+    SUPPORTED_SUFFIXES,
+    is_heading_line,
+    load_data,
+    load_documents,
+    load_file,
+)
 from index.models import Block, LoadedDocument
 
 
@@ -491,6 +498,40 @@ def test_arbitrary_bytes_only_raise_document_error(
         except DocumentError:
             continue
         assert doc.blocks and doc.title
+
+
+# --- bytes (uploads) ----------------------------------------------------------------------
+
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256))
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "reason"),
+    [
+        ("notes.txt", PNG, r"^binary file$"),
+        ("notes.txt", b"  \n\t ", r"^empty file$"),
+        ("notes.docx", b"PK\x03\x04", r"^unsupported file type \(\.docx\)$"),
+        ("notes", b"hello", r"^unsupported file type \(no extension\)$"),
+        ("big.md", b"# Big\n\n" + b"word " * 300, r"^too large \(0\.0 MB, the limit is 0\.001 MB"),
+        ("broken.pdf", b"%PDF-1.4 garbage", r"^broken PDF"),
+        ("titles.md", b"# Only\n\n## Headings\n", r"^no text to index \(only headings\)$"),
+    ],
+)
+def test_check_document_refuses_what_a_build_would_skip(
+    name: str, data: bytes, reason: str
+) -> None:
+    with pytest.raises(DocumentError, match=reason):
+        check_document(name, data, max_bytes=1000)
+
+
+def test_load_data_reads_bytes_like_load_file(tmp_path: Path) -> None:
+    text = "# Ferry Times\n\nThe ferry leaves at nine.\n"
+    from_file = load(tmp_path, "sub/ferry.md", text)
+    from_bytes = load_data("sub/ferry.md", text.encode())
+    assert from_bytes == from_file
+    assert check_document("ferry.md", text.encode()).title == "Ferry Times"
+    untitled = check_document("getting_started-guide.txt", b"the ferry leaves at nine.")
+    assert untitled.title == "Getting started guide"
 
 
 # --- folder walk ------------------------------------------------------------------------
