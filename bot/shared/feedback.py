@@ -8,6 +8,7 @@ import hashlib
 import logging
 import sqlite3
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -17,6 +18,7 @@ log = logging.getLogger(__name__)
 APP_SALT = b"askdocs-feedback-v1:"
 RECENT_DOWNVOTES = 10
 NO_SOURCE = "(no answer)"
+_IN_BATCH = 500  # ids per IN (...) query, well under SQLite's 999 parameters
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS feedback (
@@ -127,6 +129,23 @@ class FeedbackStore:
             per_source=tuple(SourceVotes(s, int(u), int(d)) for s, u, d in per_source),
             recent_downvotes=tuple(Downvote(q, s, t) for q, s, t in downs),
         )
+
+    def votes_for(self, message_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
+        """``{message id: (👍, 👎)}`` for the answers among ``message_ids`` that got votes."""
+        wanted = sorted(set(message_ids))
+        votes: dict[int, tuple[int, int]] = {}
+        with self._lock:
+            conn = self._connect()
+            for begin in range(0, len(wanted), _IN_BATCH):
+                batch = wanted[begin : begin + _IN_BATCH]
+                marks = ", ".join("?" * len(batch))
+                rows = conn.execute(
+                    "SELECT message_id, SUM(vote = 1), SUM(vote = -1) FROM feedback "
+                    f"WHERE message_id IN ({marks}) GROUP BY message_id",
+                    batch,
+                ).fetchall()
+                votes.update({int(m): (int(u), int(d)) for m, u, d in rows})
+        return votes
 
     def export_csv(self, fh: TextIO) -> int:
         """Write every vote as CSV (with a header row); returns the number of votes written."""

@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     admin_role_ids: IdList = Field(default_factory=list)
     feedback_db: Path | None = None
 
+    # question log (askdocs report, /insights): off by default
+    question_log: bool = False
+    question_log_days: int = Field(90, ge=1, le=3650)
+
     log_level: str = "INFO"
 
     @field_validator("answer_channel_ids", "admin_user_ids", "admin_role_ids", mode="before")
@@ -93,3 +97,8 @@ class Settings(BaseSettings):
     @property
     def feedback_path(self) -> Path:
         return self.feedback_db or self.index_dir / "feedback.sqlite3"
+
+    @property
+    def question_log_path(self) -> Path:
+        """The question log's SQLite file, beside the feedback database."""
+        return self.feedback_path.parent / "questions.sqlite3"
