@@ -1,4 +1,4 @@
-"""The ``askdocs`` command line: index, ask, run, sync, feedback.
+"""The ``askdocs`` command line: index, ask, run, sync, feedback, report.
 
 Exit status: 0 ok, 2 usage error (bad options, invalid question), 1 any other error.
 Errors are one line on stderr, never a traceback.
@@ -18,8 +18,10 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
+from bot.shared.question_log import QuestionLogError
 from bot.shared.settings import Settings
 from bot.terminal.render import answer_json_line, answer_text, report_text
+from bot.terminal.report_cmd import add_report_parser, cmd_report
 
 if TYPE_CHECKING:
     from index.engine import Engine
@@ -75,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--guild", type=int, metavar="ID", help="sync to one guild (instant)")
     p = sub.add_parser("feedback", parents=[common], help="summarise 👍/👎 votes")
     p.add_argument("--csv", type=Path, metavar="FILE", help="also export all votes as CSV")
+    add_report_parser(sub, common)
     return parser
 
 
@@ -111,6 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "run": cmd_run,
         "sync": cmd_sync,
         "feedback": cmd_feedback,
+        "report": cmd_report,
     }
     from index.errors import AskdocsError, QuestionError
 
@@ -125,6 +129,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:  # a path that is not what it should be, a full disk...
         where = f" ({exc.filename})" if exc.filename else ""
         _fail(f"{exc.strerror or exc}{where}")
+        return EXIT_ERROR
+    except QuestionLogError as exc:
+        _fail(str(exc))
         return EXIT_ERROR
     except sqlite3.Error as exc:
         _fail(f"feedback database {settings.feedback_path}: {exc}")
