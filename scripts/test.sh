@@ -13,6 +13,7 @@ for arg in "$@"; do
     fi
 done
 bash scripts/setup.sh
+bash scripts/chromium.sh  # the HTML report's browser test (skips without it)
 export HF_HUB_OFFLINE=1
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .

@@ -170,7 +170,7 @@ def _nice_max(value: int) -> int:
     """A round axis maximum at or above ``value`` (1, 2, 5, 10, 20, 50, ...)."""
     if value <= 1:
         return 1
-    scale = 10 ** math.floor(math.log10(value))
+    scale = int(10 ** math.floor(math.log10(value)))
     return next(m * scale for m in (1, 2, 5, 10) if m * scale >= value)
 
 
@@ -186,7 +186,7 @@ def _per_day_chart(days: tuple[DayCount, ...]) -> str:
     plot_w, plot_h = CHART_WIDTH - left - right, height - top - bottom
     peak = _nice_max(max((d.total for d in days), default=0))
     body = []
-    for tick in (0, peak // 2, peak) if peak > 1 else (0, peak):
+    for tick in (0, peak // 2, peak) if peak % 2 == 0 else (0, peak):
         y = top + plot_h - plot_h * tick / peak
         body.append(
             f'<line x1="{left}" x2="{CHART_WIDTH - right}" y1="{y:.1f}" y2="{y:.1f}" '
