@@ -17,6 +17,7 @@ from bot.discord_app.cooldown import Cooldown
 from bot.discord_app.errors import BotConfigError
 from bot.discord_app.views import FeedbackView
 from bot.shared.feedback import FeedbackStore
+from bot.shared.question_recorder import QuestionRecorder
 from bot.shared.settings import Settings
 from index.models import Answer, DocumentInfo
 
@@ -29,6 +30,7 @@ EXTENSIONS = (
     "bot.discord_app.cogs.ask",
     "bot.discord_app.cogs.admin",
     "bot.discord_app.cogs.info",
+    "bot.discord_app.cogs.insights",
 )
 NOTICE_SECONDS = 10.0  # cooldown notices under mentions delete themselves after this
 
@@ -46,6 +48,7 @@ class AskdocsBot(commands.Bot):
         *,
         feedback: FeedbackStore | None = None,
         cooldown: Cooldown | None = None,
+        questions: QuestionRecorder | None = None,
     ) -> None:
         intents = discord.Intents.default()
         # privileged: only needed to read messages that do not mention the bot
@@ -60,6 +63,8 @@ class AskdocsBot(commands.Bot):
         self._engine = engine
         self.feedback = feedback or FeedbackStore(settings.feedback_path)
         self.cooldown = cooldown or Cooldown(settings.cooldown_questions, settings.cooldown_seconds)
+        # the question log (off unless ASKDOCS_QUESTION_LOG): written off the event loop
+        self.questions = questions or QuestionRecorder.from_settings(settings)
         self.notice_seconds = NOTICE_SECONDS
         self.batcher: MicroBatcher | None = None
         self._titles: tuple[tuple[DocumentInfo, ...], dict[str, str]] | None = None
@@ -77,6 +82,7 @@ class AskdocsBot(commands.Bot):
                 max_question_chars=self.settings.max_question_chars,
                 top_k=self.settings.top_k,
             )
+            self.questions.start()  # retention now and daily
         self.add_view(FeedbackView())  # persistent: buttons of earlier answers keep working
         self.tree.error(self.on_app_command_error)
         for extension in EXTENSIONS:
@@ -129,4 +135,5 @@ class AskdocsBot(commands.Bot):
         if self.batcher is not None:
             await self.batcher.close()
         await super().close()
+        await self.questions.aclose()
         await asyncio.to_thread(self.feedback.close)

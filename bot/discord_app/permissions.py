@@ -16,3 +16,10 @@ def may_reindex(
         return True
     allowed_roles = set(settings.admin_role_ids)
     return any(role_id in allowed_roles for role_id in role_ids)
+
+
+def may_view_insights(
+    user_id: int, role_ids: Iterable[int], has_manage_guild: bool, settings: Settings
+) -> bool:
+    """/insights shows what members asked: the same people as /reindex may see it."""
+    return may_reindex(user_id, role_ids, has_manage_guild, settings)

@@ -10,7 +10,13 @@ import sys
 from pathlib import Path
 
 from bot.shared.feedback import FeedbackStore
-from bot.shared.insights import MAX_DAYS, REPORT_DAYS, gather_insights, insights_json
+from bot.shared.insights import (
+    ENCODE_BATCH,
+    MAX_DAYS,
+    REPORT_DAYS,
+    gather_insights,
+    insights_json,
+)
 from bot.shared.question_log import QuestionLog, QuestionLogError
 from bot.shared.settings import Settings
 from bot.terminal.report_html import write_html
@@ -18,7 +24,6 @@ from bot.terminal.report_text import report_text
 
 log = logging.getLogger(__name__)
 
-ENCODE_BATCH = 64  # questions per embedding call: short texts embed best in large batches
 NO_LOG = (
     "no question log at {path}: set ASKDOCS_QUESTION_LOG=true and restart the bot to start "
     "recording questions"

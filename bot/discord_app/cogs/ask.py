@@ -12,6 +12,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_app import limits
+from bot.discord_app.asked import Asked, question_entry
 from bot.discord_app.embeds import answer_embed
 from bot.discord_app.questions import (
     NO_WORDS,
@@ -40,9 +41,13 @@ class AskCog(commands.Cog):
         self.bot = bot
         self.answer_channels = frozenset(bot.settings.answer_channel_ids)
 
-    async def compose(self, question: str) -> tuple[dict[str, Any], Answer | None]:
+    async def compose(
+        self, question: str, *, asked: Asked | None = None
+    ) -> tuple[dict[str, Any], Answer | None]:
         """The message (embed + feedback buttons, or an apology) answering ``question``, and
-        the engine's answer (None when there is none)."""
+        the engine's answer (None when there is none). With ``asked``, an engine failure is
+        recorded in the question log (answers are recorded by :meth:`log_question` once sent,
+        with their message id)."""
         started = time.perf_counter()
         try:
             answer = await self.bot.ask(question)
@@ -50,6 +55,8 @@ class AskCog(commands.Cog):
             return {"content": question_error_message(str(exc))}, None
         except AskdocsError as exc:
             log.warning("could not answer %r: %s", short(question), exc)
+            if asked is not None:
+                self.bot.questions.record(question_entry(asked, question, None))
             return {"content": f"⚠️ Sorry, I can't answer right now: {exc}"}, None
         log.info(
             "answered %r in %.0f ms (%s, confidence %.2f)",
@@ -59,6 +66,14 @@ class AskCog(commands.Cog):
             answer.confidence,
         )
         return {"embed": answer_embed(answer, self.bot.titles()), "view": FeedbackView()}, answer
+
+    def log_question(self, asked: Asked, answer: Answer | None, sent: object) -> None:
+        """Queue the question-log entry of a delivered answer (never blocks; a no-op when the
+        log is off), linked to its message so that later 👍/👎 votes count."""
+        if answer is not None and self.bot.questions.enabled:
+            message_id = getattr(sent, "id", None)
+            entry = question_entry(asked, answer.question, answer, self.bot.titles(), message_id)
+            self.bot.questions.record(entry)
 
     # -- /ask ----------------------------------------------------------------------------------
     @app_commands.command(name="ask", description="Ask a question; I answer with cited quotes.")
@@ -79,8 +94,10 @@ class AskCog(commands.Cog):
             await interaction.response.send_message(retry_message(retry_after), ephemeral=True)
             return
         await interaction.response.defer(thinking=True)
-        reply, _ = await self.compose(cleaned)
-        await deliver(interaction.edit_original_response, reply)
+        asked = Asked.from_interaction(interaction, "slash")
+        reply, answer = await self.compose(cleaned, asked=asked)
+        sent = await deliver(interaction.edit_original_response, reply)
+        self.log_question(asked, answer, sent)
 
     # -- mentions, answer channels, forum posts ------------------------------------------------
     def _is_forum_post(self, message: discord.Message) -> bool:
@@ -150,10 +167,12 @@ class AskCog(commands.Cog):
                 await message.reply(question_error_message(str(exc)))
             return
         cooldown = self.bot.cooldown
+        via = "answer channel" if unprompted else "mention" if mentioned else "forum post"
+        asked = Asked.from_message(message, via)
         if unprompted:
             if cooldown.retry_after(message.author.id):
                 return
-            reply, answer = await self.compose(cleaned)
+            reply, answer = await self.compose(cleaned, asked=asked)
             if answer is None or answer.abstained:
                 log.info("not answering unprompted message %s (not covered)", message.id)
                 return
@@ -166,20 +185,21 @@ class AskCog(commands.Cog):
                     retry_message(retry_after), delete_after=self.bot.notice_seconds
                 )
                 return
-            reply, answer = await self.compose(cleaned)
+            reply, answer = await self.compose(cleaned, asked=asked)
         if self.bot.settings.answer_in_thread and not isinstance(message.channel, discord.Thread):
             thread = await message.create_thread(name=limits.truncate(cleaned, limits.THREAD_NAME))
-            await deliver(thread.send, reply)
+            sent = await deliver(thread.send, reply)
         else:
-            await deliver(message.reply, reply)
+            sent = await deliver(message.reply, reply)
+        self.log_question(asked, answer, sent)
 
 
-async def deliver(send: Callable[..., Awaitable[object]], reply: dict[str, Any]) -> None:
-    """Send ``reply``, then drop discord.py's per-message copy of its feedback view: the
-    persistent view registered in ``setup_hook`` handles every click, and per-message copies
-    would otherwise be kept forever (one per answer)."""
+async def deliver(send: Callable[..., Awaitable[object]], reply: dict[str, Any]) -> object:
+    """Send ``reply`` and return what ``send`` returned (the message), then drop discord.py's
+    per-message copy of its feedback view: the persistent view registered in ``setup_hook``
+    handles every click, and per-message copies would otherwise be kept forever."""
     try:
-        await send(**reply)
+        return await send(**reply)
     finally:
         view = reply.get("view")
         if view is not None:
