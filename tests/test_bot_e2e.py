@@ -661,7 +661,7 @@ async def test_sync_commands_to_the_dev_guild(fake_discord: FakeDiscord, tmp_pat
         fake_discord, tmp_path, dev_guild_id=fake_discord.guild.id
     )
     names = await asyncio.wait_for(sync_commands(settings), TIMEOUT)
-    assert sorted(names) == ["ask", "help", "reindex", "sources"]
+    assert sorted(names) == ["ask", "help", "insights", "reindex", "sources"]
     assert fake_discord.command_syncs[-1][0] == fake_discord.guild.id
     reindex, _ = fake_discord.world.find_command("reindex")
     assert reindex is not None and reindex["default_member_permissions"] == str(1 << 5)
