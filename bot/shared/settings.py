@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     admin_user_ids: IdList = Field(default_factory=list)
     admin_role_ids: IdList = Field(default_factory=list)
     feedback_db: Path | None = None
+    # follow-ups in threads and replies: conversations are kept in memory only
+    followup_turns: int = Field(3, ge=0, le=20)
+    followup_minutes: float = Field(30.0, gt=0.0, le=7 * 24 * 60)
+    followup_conversations: int = Field(1000, ge=1, le=100_000)
 
     # question log (askdocs report, /insights): off by default
     question_log: bool = False
