@@ -463,7 +463,7 @@ async def test_reindex_write_failure_shows_the_reason(
     error: Exception,
     shown: str,
 ) -> None:
-    def fail() -> None:
+    def fail(**_: Any) -> None:
         raise error
 
     await start_bot()
@@ -486,9 +486,9 @@ async def test_long_reindex_posts_its_report_in_the_channel_when_the_token_expir
     release = threading.Event()
     real_reindex = engine.reindex
 
-    def slow_reindex() -> Any:
+    def slow_reindex(**kwargs: Any) -> Any:
         release.wait(TIMEOUT)
-        return real_reindex()
+        return real_reindex(**kwargs)
 
     monkeypatch.setattr(engine, "reindex", slow_reindex)
     await start_bot()
@@ -511,8 +511,7 @@ async def test_reindex_past_the_deadline_goes_straight_to_the_channel(
     fake_discord: FakeDiscord, start_bot: BotFactory
 ) -> None:
     bot = await start_bot()
-    cog: Any = bot.get_cog("AdminCog")
-    cog.reply_deadline = 0.0  # as if the build had taken 14 minutes
+    bot.index_jobs.reply_deadline = 0.0  # as if the build had taken 14 minutes
     await fake_discord.slash_command("reindex", user=fake_discord.admin_user)
     posted = await fake_discord.wait_message(channel_id=fake_discord.channel_id, timeout=TIMEOUT)
     assert "up to date" in embed_of(posted)["title"]
@@ -661,10 +660,11 @@ async def test_sync_commands_to_the_dev_guild(fake_discord: FakeDiscord, tmp_pat
         fake_discord, tmp_path, dev_guild_id=fake_discord.guild.id
     )
     names = await asyncio.wait_for(sync_commands(settings), TIMEOUT)
-    assert sorted(names) == ["ask", "help", "insights", "reindex", "sources"]
+    assert sorted(names) == ["ask", "docs", "help", "insights", "reindex", "sources"]
     assert fake_discord.command_syncs[-1][0] == fake_discord.guild.id
-    reindex, _ = fake_discord.world.find_command("reindex")
-    assert reindex is not None and reindex["default_member_permissions"] == str(1 << 5)
+    for admin_only in ("reindex", "docs"):
+        command, _ = fake_discord.world.find_command(admin_only)
+        assert command is not None and command["default_member_permissions"] == str(1 << 5)
 
 
 async def test_run_bot_answers_then_stops_on_sigterm(

@@ -45,12 +45,12 @@ from bot.discord_app.questions import (
     replies_to_someone_else,
     short,
 )
-from bot.discord_app.reports import failure_reason, reindex_embed, retry_message, sources_embed
+from bot.discord_app.reports import failure_reason, reindex_embed, retry_message
 from bot.shared.citation import citation
 from bot.shared.feedback import NO_SOURCE, FeedbackStore, format_summary, hash_user
 from bot.shared.settings import Settings
 from index.errors import AskdocsError, IndexNotFoundError, QuestionError
-from index.models import Answer, BuildReport, DocumentInfo, Passage, SkippedFile
+from index.models import Answer, BuildReport, Passage, SkippedFile
 
 TEXT = st.text(
     alphabet=st.sampled_from(list("abc xyz.!?\n\t*_`~|>#-@ÄéΩ🙂")) | st.characters(),
@@ -237,18 +237,6 @@ def test_reindex_report_lists_changes_and_reasons() -> None:
     ):
         assert piece in text
     assert_embed_within_limits(embed)
-
-
-def test_sources_embed_truncates_with_and_n_more() -> None:
-    docs = [
-        DocumentInfo(f"doc-{i:04}-{'x' * 60}.txt", "T", i, "h", "2024-05-01T10:00:00+00:00")
-        for i in range(500)
-    ]
-    embed = sources_embed(docs)
-    assert_embed_within_limits(embed)
-    assert "more" in embed.description.splitlines()[-1]
-    assert "<t:" in embed.description  # a Discord timestamp
-    assert "500 indexed documents" in embed.title
 
 
 def test_retry_message_rounds_up() -> None:

@@ -13,8 +13,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_app.batching import MicroBatcher
+from bot.discord_app.conversations import ConversationMemory
 from bot.discord_app.cooldown import Cooldown
 from bot.discord_app.errors import BotConfigError
+from bot.discord_app.indexing import IndexJobs
 from bot.discord_app.views import FeedbackView
 from bot.shared.feedback import FeedbackStore
 from bot.shared.question_recorder import QuestionRecorder
@@ -30,6 +32,7 @@ EXTENSIONS = (
     "bot.discord_app.cogs.ask",
     "bot.discord_app.cogs.admin",
     "bot.discord_app.cogs.info",
+    "bot.discord_app.cogs.docs",
     "bot.discord_app.cogs.insights",
 )
 NOTICE_SECONDS = 10.0  # cooldown notices under mentions delete themselves after this
@@ -66,6 +69,12 @@ class AskdocsBot(commands.Bot):
         # the question log (off unless ASKDOCS_QUESTION_LOG): written off the event loop
         self.questions = questions or QuestionRecorder.from_settings(settings)
         self.notice_seconds = NOTICE_SECONDS
+        self.index_jobs = IndexJobs()  # /reindex and /docs change the index one at a time
+        self.conversations = ConversationMemory(  # for follow-ups; in memory only
+            max_conversations=settings.followup_conversations,
+            max_turns=settings.followup_turns,
+            max_age=settings.followup_minutes * 60,
+        )
         self.batcher: MicroBatcher | None = None
         self._titles: tuple[tuple[DocumentInfo, ...], dict[str, str]] | None = None
 

@@ -1,4 +1,4 @@
-"""Texts and embeds for /reindex, /sources and /help, and short user-facing messages."""
+"""Texts and embeds for /reindex and /help, and short user-facing messages."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import discord
 from bot.discord_app import limits
 from bot.discord_app.embeds import escape
 from bot.shared.citation import shown_name
-from index.models import BuildReport, DocumentInfo
+from index.models import BuildReport
 
 COLOUR_OK = discord.Colour(0x2ECC71)
 COLOUR_INFO = discord.Colour(0x3498DB)
@@ -83,7 +83,8 @@ def reindex_failed_embed(error: Exception) -> discord.Embed:
     return limits.fit_embed(embed)
 
 
-def _when(indexed_at: str) -> str:
+def when(indexed_at: str) -> str:
+    """An ISO time as Discord's relative timestamp ("3 days ago")."""
     try:
         moment = dt.datetime.fromisoformat(indexed_at)
     except ValueError:
@@ -91,31 +92,6 @@ def _when(indexed_at: str) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
     return discord.utils.format_dt(moment, "R")
-
-
-def sources_embed(documents: Sequence[DocumentInfo]) -> discord.Embed:
-    """Indexed documents with chunk counts and when they were indexed ("…and N more")."""
-    embed = discord.Embed(title=f"📚 {len(documents)} indexed documents", colour=COLOUR_INFO)
-    if not documents:
-        embed.description = "No documents are indexed yet. An admin can run `/reindex`."
-        return embed
-    lines: list[str] = []
-    used = 0
-    ordered = sorted(documents, key=lambda d: d.source.lower())
-    for i, doc in enumerate(ordered):
-        line = (
-            f"• `{shown_name(doc.source)}` — {doc.chunks} chunks, indexed {_when(doc.indexed_at)}"
-        )
-        line = limits.truncate(line, 300)
-        rest = len(ordered) - i - 1
-        reserve = len(f"\n…and {len(ordered)} more") if rest else 0
-        if used + len(line) + 1 + reserve > limits.EMBED_DESCRIPTION:
-            lines.append(f"…and {len(ordered) - i} more")
-            break
-        lines.append(line)
-        used += len(line) + 1
-    embed.description = "\n".join(lines)
-    return limits.fit_embed(embed)
 
 
 def help_embed(mention: str, answer_channels: Sequence[int]) -> discord.Embed:
@@ -126,6 +102,8 @@ def help_embed(mention: str, answer_channels: Sequence[int]) -> discord.Embed:
         "a question, I say so and show the closest topics.\n\n"
         f"• `/ask question:` — ask publicly.\n"
         f"• Mention me: {mention} how do I …?\n"
+        '• Follow up with a short question ("and China?", "why?") in reply to my answer '
+        "or in its thread: I read it together with the question before.\n"
         "• `/sources` — the documents I know.\n"
         "• 👍 / 👎 under an answer tells the maintainers whether it helped.\n\n"
         "Tips: ask one thing at a time, and use the words the documents would use."

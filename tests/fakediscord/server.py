@@ -81,6 +81,7 @@ class FakeDiscord(UserActions):
         self.interactions: dict[int, InteractionRecord] = {}
         self.interactions_by_token: dict[str, InteractionRecord] = {}
         self.command_syncs: list[tuple[int | None, list[str]]] = []
+        self.cdn_requests: list[str] = []  # paths of attachment downloads, in order
         self.fail_fast_on_error_logs = fail_fast_on_error_logs
         self._log_watch = ErrorLogWatcher(log_prefixes, on_record=lambda _: self.notify())
         self._changed = asyncio.Event()
@@ -181,6 +182,8 @@ class FakeDiscord(UserActions):
             _active = None
 
     async def _cdn(self, request: web.Request) -> web.StreamResponse:
+        self.cdn_requests.append(request.path)
+        self.notify()
         key = (int(request.match_info["attachment_id"]), request.match_info["filename"])
         if key not in self.world.cdn:
             return web.Response(status=404)

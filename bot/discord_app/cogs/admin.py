@@ -1,8 +1,7 @@
-"""/reindex: rebuild the index while the old one keeps answering."""
+"""/reindex: rebuild the index while the old one keeps answering, with live progress."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from typing import TYPE_CHECKING, Any
@@ -11,7 +10,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_app.embeds import escape
+from bot.discord_app.indexing import BUSY, IndexBusyError
 from bot.discord_app.permissions import may_reindex
 from bot.discord_app.reports import reindex_embed, reindex_failed_embed
 from index.errors import AskdocsError, BuildInProgressError
@@ -22,21 +21,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 REFUSED = "🔒 Only server managers (Manage Server) and configured admins can rebuild the index."
-BUSY = (
-    "⏳ A reindex is already running — I keep answering from the current index meanwhile. "
-    "Try again when it has finished."
-)
-# Interaction tokens expire 15 minutes after the command; past this, the report goes to the
-# channel instead of the (private) command response.
-REPLY_DEADLINE = 14 * 60.0
-CHANNEL_REPORT = "📋 Report of the `/reindex` started by {name} (too late to answer it privately):"
+REBUILDING = "🔄 Rebuilding the index…"
 
 
 class AdminCog(commands.Cog):
     def __init__(self, bot: AskdocsBot) -> None:
         self.bot = bot
-        self._running = False
-        self.reply_deadline = REPLY_DEADLINE
 
     @app_commands.command(name="reindex", description="Rebuild the index from the documents.")
     @app_commands.default_permissions(manage_guild=True)
@@ -55,63 +45,42 @@ class AdminCog(commands.Cog):
             )
             await interaction.response.send_message(REFUSED, ephemeral=True)
             return
-        engine = self.bot.engine
-        if self._running or engine.building:
-            await interaction.response.send_message(BUSY, ephemeral=True)
-            return
-        self._running = True
-        started = time.monotonic()
+        engine, jobs = self.bot.engine, self.bot.index_jobs
         try:
-            await interaction.response.defer(thinking=True, ephemeral=True)
-            log.info("reindex started by %s (id %s)", user, user.id)
-            try:
-                report = await asyncio.to_thread(engine.reindex)
-            except BuildInProgressError:
-                await self._report(interaction, started, content=BUSY)
-                return
-            except (AskdocsError, OSError) as exc:
-                # OSError: a write failure the engine did not wrap (disk full, permissions)
-                log.warning("reindex failed, the previous index keeps serving: %s", exc)
-                await self._report(interaction, started, embed=reindex_failed_embed(exc))
-                return
-            log.info(
-                "reindex done in %.1f s: %d added, %d changed, %d removed, %d skipped, %d chunks",
-                report.seconds,
-                len(report.added),
-                len(report.changed),
-                len(report.removed),
-                len(report.skipped),
-                report.chunks,
-            )
-            await self._report(interaction, started, embed=reindex_embed(report))
-        finally:
-            self._running = False
+            with jobs.claim(engine.building):
+                started = time.monotonic()
+                await interaction.response.defer(thinking=True, ephemeral=True)
+                log.info("reindex started by %s (id %s)", user, user.id)
+                await jobs.report(
+                    interaction, started, "reindex", **await self._build(interaction, started)
+                )
+        except IndexBusyError as exc:
+            await interaction.response.send_message(str(exc), ephemeral=True)
 
-    async def _report(
-        self, interaction: discord.Interaction, started: float, **message: Any
-    ) -> None:
-        """Put the outcome in the deferred (private) response, or — when its token has expired
-        or is about to (long builds), or editing it fails — in the channel, so it is not lost."""
-        if time.monotonic() - started < self.reply_deadline:
-            try:
-                await interaction.edit_original_response(**message)
-                return
-            except discord.HTTPException as exc:
-                log.warning("cannot edit the /reindex response (%s): posting in the channel", exc)
-        else:
-            log.info("/reindex outlived its response token: posting the report in the channel")
-        channel = interaction.channel
-        if not isinstance(channel, discord.abc.Messageable):
-            log.warning("no channel to post the /reindex report in; it is lost")
-            return
-        name = escape(interaction.user.display_name)
-        content = CHANNEL_REPORT.format(name=name)
-        if message.get("content"):
-            content += "\n" + message["content"]
+    async def _build(self, interaction: discord.Interaction, started: float) -> dict[str, Any]:
+        """Rebuild with live progress; the final message (report, busy note or failure)."""
+        engine, jobs = self.bot.engine, self.bot.index_jobs
+        reply = jobs.live_reply(interaction, started)
         try:
-            await channel.send(content=content, embed=message.get("embed"))
-        except discord.HTTPException as exc:
-            log.warning("cannot post the /reindex report in channel %s: %s", channel.id, exc)
+            report = await jobs.build(
+                lambda progress: engine.reindex(progress=progress), reply, REBUILDING
+            )
+        except BuildInProgressError:  # another process is building
+            return {"content": BUSY}
+        except (AskdocsError, OSError) as exc:
+            # OSError: a write failure the engine did not wrap (disk full, permissions)
+            log.warning("reindex failed, the previous index keeps serving: %s", exc)
+            return {"embed": reindex_failed_embed(exc)}
+        log.info(
+            "reindex done in %.1f s: %d added, %d changed, %d removed, %d skipped, %d chunks",
+            report.seconds,
+            len(report.added),
+            len(report.changed),
+            len(report.removed),
+            len(report.skipped),
+            report.chunks,
+        )
+        return {"embed": reindex_embed(report)}
 
 
 async def setup(bot: AskdocsBot) -> None:

@@ -8,7 +8,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_app.reports import help_embed, sources_embed
+from bot.discord_app.doc_pages import send_documents
+from bot.discord_app.reports import help_embed
 
 if TYPE_CHECKING:
     from bot.discord_app.bot import AskdocsBot
@@ -20,8 +21,8 @@ class InfoCog(commands.Cog):
 
     @app_commands.command(name="sources", description="List the documents I answer from.")
     async def sources(self, interaction: discord.Interaction) -> None:
-        embed = sources_embed(self.bot.engine.documents)
-        await interaction.response.send_message(embed=embed, ephemeral=True)
+        """The same paged list as /docs list, for everyone (/docs is for admins)."""
+        await send_documents(interaction, self.bot.engine.documents)
 
     @app_commands.command(name="help", description="How to ask me questions.")
     async def help(self, interaction: discord.Interaction) -> None:
