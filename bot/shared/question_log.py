@@ -331,14 +331,16 @@ class QuestionLog:
         return count
 
     def since(self, start: float, guild_id: int | None = None) -> list[LoggedQuestion]:
-        """Questions asked at or after ``start`` (Unix time), oldest first, with citations;
-        only one guild's when ``guild_id`` is given."""
+        """Questions asked at or after ``start`` (Unix time), oldest first (then by text: the
+        same order every time), with citations; only one guild's when ``guild_id`` is given."""
 
         def read(conn: sqlite3.Connection) -> list[LoggedQuestion]:
             where, params = "", [int(start)]
             if guild_id is not None:
                 where, params = " AND guild_id = ?", [int(start), guild_id]
-            rows = conn.execute(_SELECT_QUESTIONS + where + " ORDER BY asked_at, id", params)
+            rows = conn.execute(
+                _SELECT_QUESTIONS + where + " ORDER BY asked_at, question, id", params
+            )
             questions = [LoggedQuestion(*row) for row in rows.fetchall()]
             cited: dict[str, list[Cited]] = {}
             for qid, _rank, source, shown in conn.execute(
