@@ -6,21 +6,24 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import discord
 import pytest
 
 from bot.discord_app.conversations import ConversationMemory, Turn
+from bot.discord_app.embeds import FOLLOW_UP_PREFIX, answer_embed, is_answer_embed
 from bot.discord_app.followups import (
     CONTEXT_CHARS,
     Resolved,
     choose,
     context_of,
+    expired_note,
     is_short,
     resolve,
     with_context,
 )
 from index.embedding import Embedder
 from index.engine import Engine, EngineConfig
-from index.models import Answer, Evidence
+from index.models import Answer, Evidence, Passage
 
 # -- memory ---------------------------------------------------------------------------------
 
@@ -242,3 +245,20 @@ async def test_the_rule_on_the_article(
         assert resolved.answer.abstained
     else:
         assert not resolved.answer.abstained and quoted in resolved.answer.passages[0].text
+
+
+# -- how a follow-up shows ----------------------------------------------------------------------
+
+
+def test_a_follow_up_answer_shows_what_it_built_on_and_an_expired_one_says_so() -> None:
+    passage = Passage("kim.txt", ("Kim", "Talks"), "Trump met Kim.", 0.9, 0, 14, ((0, 14),))
+    found = Answer("and Trump?", False, 0.9, "Trump met Kim.", (passage,), None)
+    embed = answer_embed(found, follow_up_to="Who is  Kim\nmeeting?")
+    assert embed.author.name == FOLLOW_UP_PREFIX + "Who is Kim meeting?"  # one line
+    assert embed.title == "❓ and Trump?" and is_answer_embed(embed)
+    assert answer_embed(found).author.name is None
+    note = expired_note(30)
+    refused = answer_embed(answer(0.1, question="and Trump?"), note=note)
+    assert (refused.description or "").endswith(note) and "30 minutes" in note
+    assert refused.author.name is None
+    assert not is_answer_embed(discord.Embed(title="✅ Index rebuilt"))

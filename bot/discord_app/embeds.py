@@ -14,6 +14,7 @@ from bot.shared.feedback import NO_SOURCE
 from index.models import Answer, Passage
 
 QUESTION_PREFIX = "❓ "
+FOLLOW_UP_PREFIX = "↪ Follow-up to: "
 SOURCE_FIELD = "Source"
 CONFIDENCE_FIELD = "Confidence"
 SUPPORT_FIELD = "Also relevant"
@@ -107,13 +108,23 @@ def _base(question: str, colour: discord.Colour) -> discord.Embed:
     return embed
 
 
-def answer_embed(answer: Answer, titles: Mapping[str, str] | None = None) -> discord.Embed:
-    """The embed for an answer or, when the engine abstained, for a polite "not covered"."""
+def answer_embed(
+    answer: Answer,
+    titles: Mapping[str, str] | None = None,
+    *,
+    follow_up_to: str | None = None,
+    note: str | None = None,
+) -> discord.Embed:
+    """The embed for an answer or, when the engine abstained, for a polite "not covered".
+    ``follow_up_to`` is the earlier question a follow-up was answered with (shown above the
+    question); ``note`` is added under a "not covered"."""
     if answer.abstained or answer.best is None:
-        return abstain_embed(answer, titles)
+        return abstain_embed(answer, titles, note=note)
     best = answer.best
     label, colour = confidence_label(answer.confidence)
     embed = _base(answer.question, colour)
+    if follow_up_to:
+        embed.set_author(name=FOLLOW_UP_PREFIX + " ".join(follow_up_to.split()))
     embed.description = quote_passage(best.text, best.highlights, limits.EMBED_DESCRIPTION)
     embed.add_field(name=SOURCE_FIELD, value=escape(citation(best, titles)), inline=True)
     embed.add_field(name=CONFIDENCE_FIELD, value=label, inline=True)
@@ -126,7 +137,9 @@ def answer_embed(answer: Answer, titles: Mapping[str, str] | None = None) -> dis
     return limits.fit_embed(embed)
 
 
-def abstain_embed(answer: Answer, titles: Mapping[str, str] | None = None) -> discord.Embed:
+def abstain_embed(
+    answer: Answer, titles: Mapping[str, str] | None = None, *, note: str | None = None
+) -> discord.Embed:
     embed = _base(answer.question, COLOUR_NONE)
     embed.description = (
         "🤷 **The documents don't cover this question.**\n"
@@ -134,6 +147,8 @@ def abstain_embed(answer: Answer, titles: Mapping[str, str] | None = None) -> di
     )
     if answer.passages:
         embed.description += "\nThe closest topics are listed below — they are **not an answer**."
+    if note:
+        embed.description += "\n\n" + note
     embed.add_field(
         name=CONFIDENCE_FIELD, value=f"⚪ No answer ({answer.confidence:.2f})", inline=False
     )
@@ -144,6 +159,11 @@ def abstain_embed(answer: Answer, titles: Mapping[str, str] | None = None) -> di
             inline=False,
         )
     return limits.fit_embed(embed)
+
+
+def is_answer_embed(embed: discord.Embed) -> bool:
+    """Whether ``embed`` is one of the bot's answer (or "not covered") embeds."""
+    return (embed.title or "").startswith(QUESTION_PREFIX)
 
 
 def parse_answer_embed(embed: discord.Embed) -> tuple[str, str]:

@@ -126,3 +126,12 @@ async def resolve(
         return Resolved(alone, None, question)
     turn, query = tried[picked]
     return Resolved(dataclasses.replace(chosen, question=question), turn, query)
+
+
+def expired_note(minutes: float) -> str:
+    """Under a "not covered" answer to a reply whose conversation has been forgotten."""
+    return (
+        "↩️ I no longer have the question you replied to in mind (I forget a conversation "
+        f"{minutes:g} minutes after my last answer in it), so I read yours on its own: "
+        "ask the whole question."
+    )

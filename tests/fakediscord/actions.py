@@ -1,5 +1,6 @@
-"""User actions the tests inject (slash commands, clicks, modals, messages, forum posts) and
-the helpers that store objects and dispatch gateway events for them. Mixed into FakeDiscord."""
+"""User actions the tests inject (slash commands, clicks, modals, messages, forum posts,
+threads) and the helpers that store objects and dispatch gateway events for them. Mixed into
+FakeDiscord."""
 
 from __future__ import annotations
 
@@ -368,6 +369,51 @@ class UserActions:
             target.message_count += 1
         await self.dispatch_message("MESSAGE_CREATE", message)
         return message_id
+
+    async def create_thread(
+        self,
+        name: str,
+        *,
+        channel: FakeChannel | int | None = None,
+        owner: FakeUser | None = None,
+        from_message: int | None = None,
+    ) -> int:
+        """A member opens a public thread in a text channel, from the message ``from_message``
+        (the thread takes its id) or standalone: THREAD_CREATE. Returns the thread id."""
+        world = self.world
+        parent = self._channel(channel)
+        if parent.type != ChannelType.GUILD_TEXT:
+            raise ValueError(f"{parent.name} is not a text channel")
+        thread = world.add_thread(
+            thread_id=from_message or world.ids(),
+            parent=parent,
+            name=name,
+            owner=owner or world.regular_user,
+        )
+        if from_message is not None:
+            world.messages[from_message]["thread"] = thread.to_json()
+        data = thread.to_json()
+        data["newly_created"] = True
+        await self.dispatch_if_connected("THREAD_CREATE", data, intent=Intent.GUILDS)
+        return thread.id
+
+    async def delete_thread(self, thread_id: int) -> None:
+        """A moderator deletes a thread: it and its messages are gone (REST calls on them get
+        404 Unknown Channel); THREAD_DELETE."""
+        world = self.world
+        thread = world.channel(thread_id)
+        if thread is None or not thread.is_thread:
+            raise ValueError(f"unknown thread {thread_id}")
+        del world.guild.channels[thread_id]
+        for mid in [m for m, msg in world.messages.items() if msg["channel_id"] == str(thread_id)]:
+            del world.messages[mid]
+        data = {
+            "id": str(thread.id),
+            "guild_id": str(world.guild.id),
+            "parent_id": str(thread.parent_id),
+            "type": thread.type,
+        }
+        await self.dispatch_if_connected("THREAD_DELETE", data, intent=Intent.GUILDS)
 
     async def forum_post(
         self,

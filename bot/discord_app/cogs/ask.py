@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -13,11 +14,14 @@ from discord.ext import commands
 
 from bot.discord_app import limits
 from bot.discord_app.asked import Asked, question_entry
-from bot.discord_app.embeds import answer_embed
+from bot.discord_app.conversations import Turn
+from bot.discord_app.embeds import answer_embed, is_answer_embed
+from bot.discord_app.followups import expired_note, resolve
 from bot.discord_app.questions import (
     NO_WORDS,
     answer_unprompted,
     clean_question,
+    looks_like_question,
     mentions_user,
     replies_to_someone_else,
     short,
@@ -36,36 +40,83 @@ log = logging.getLogger(__name__)
 MENTION_HINT = "👋 Ask me a question after the mention, e.g. {mention} when was the summit?"
 
 
+@dataclass(frozen=True, slots=True)
+class Composed:
+    """A reply ready to send, the engine's answer (None when there is none) and the turn to
+    remember once it is sent (None unless it answers the question)."""
+
+    reply: dict[str, Any]
+    answer: Answer | None = None
+    turn: Turn | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    """Where a message stands in a conversation: the earlier turns it can build on, the
+    keys its answer will be remembered under, and whether it replies to the bot."""
+
+    earlier: tuple[Turn, ...] = ()
+    reply_to: int | None = None  # the bot's message it replies to
+    thread: int | None = None  # the thread it is in
+    expired: bool = False  # it replies to an answer whose conversation was forgotten
+
+
 class AskCog(commands.Cog):
     def __init__(self, bot: AskdocsBot) -> None:
         self.bot = bot
         self.answer_channels = frozenset(bot.settings.answer_channel_ids)
 
     async def compose(
-        self, question: str, *, asked: Asked | None = None
-    ) -> tuple[dict[str, Any], Answer | None]:
-        """The message (embed + feedback buttons, or an apology) answering ``question``, and
-        the engine's answer (None when there is none). With ``asked``, an engine failure is
-        recorded in the question log (answers are recorded by :meth:`log_question` once sent,
-        with their message id)."""
+        self,
+        question: str,
+        *,
+        asked: Asked | None = None,
+        earlier: Sequence[Turn] = (),
+        expired: bool = False,
+    ) -> Composed:
+        """The message (embed + feedback buttons, or an apology) answering ``question`` —
+        as a follow-up of the ``earlier`` turns when it is one (see
+        :mod:`bot.discord_app.followups`). With ``asked``, an engine failure is recorded in
+        the question log (answers are recorded by :meth:`log_question` once sent, with their
+        message id). ``expired``: it replies to an answer whose conversation is forgotten."""
         started = time.perf_counter()
+        max_chars = self.bot.settings.max_question_chars
         try:
-            answer = await self.bot.ask(question)
+            resolved = await resolve(self.bot.ask, question, earlier, max_chars)
         except QuestionError as exc:
-            return {"content": question_error_message(str(exc))}, None
+            return Composed({"content": question_error_message(str(exc))})
         except AskdocsError as exc:
             log.warning("could not answer %r: %s", short(question), exc)
             if asked is not None:
                 self.bot.questions.record(question_entry(asked, question, None))
-            return {"content": f"⚠️ Sorry, I can't answer right now: {exc}"}, None
+            return Composed({"content": f"⚠️ Sorry, I can't answer right now: {exc}"})
+        answer, built_on = resolved.answer, resolved.built_on
         log.info(
-            "answered %r in %.0f ms (%s, confidence %.2f)",
+            "answered %r in %.0f ms (%s, confidence %.2f%s)",
             short(question),
             (time.perf_counter() - started) * 1000,
             "abstained" if answer.abstained else answer.passages[0].source,
             answer.confidence,
+            f", follow-up to {short(built_on.question)!r}" if built_on else "",
         )
-        return {"embed": answer_embed(answer, self.bot.titles()), "view": FeedbackView()}, answer
+        note = expired_note(self.bot.settings.followup_minutes) if expired else None
+        embed = answer_embed(
+            answer,
+            self.bot.titles(),
+            follow_up_to=built_on.question if built_on else None,
+            note=note,
+        )
+        turn = None if answer.abstained else resolved.turn
+        return Composed({"embed": embed, "view": FeedbackView()}, answer, turn)
+
+    def remember(
+        self, composed: Composed, sent: object, *, thread: int | None, keys: Sequence[int | None]
+    ) -> None:
+        """Remember an answered question under the message that answered it (and ``keys``:
+        the bot message it replied to), in ``thread`` if it was answered in one."""
+        message_id = getattr(sent, "id", None)
+        if composed.turn is not None and isinstance(message_id, int):
+            self.bot.conversations.record(composed.turn, keys=[*keys, message_id], thread=thread)
 
     def log_question(self, asked: Asked, answer: Answer | None, sent: object) -> None:
         """Queue the question-log entry of a delivered answer (never blocks; a no-op when the
@@ -95,9 +146,12 @@ class AskCog(commands.Cog):
             return
         await interaction.response.defer(thinking=True)
         asked = Asked.from_interaction(interaction, "slash")
-        reply, answer = await self.compose(cleaned, asked=asked)
-        sent = await deliver(interaction.edit_original_response, reply)
-        self.log_question(asked, answer, sent)
+        thread = interaction.channel_id if isinstance(interaction.channel, discord.Thread) else None
+        earlier = self.bot.conversations.recall(thread)
+        composed = await self.compose(cleaned, asked=asked, earlier=earlier)
+        sent = await deliver(interaction.edit_original_response, composed.reply)
+        self.log_question(asked, composed.answer, sent)
+        self.remember(composed, sent, thread=thread, keys=())
 
     # -- mentions, answer channels, forum posts ------------------------------------------------
     def _is_forum_post(self, message: discord.Message) -> bool:
@@ -123,41 +177,87 @@ class AskCog(commands.Cog):
             is_reply=is_reply,
         )
 
+    def _conversation(self, message: discord.Message, bot_id: int) -> Conversation:
+        """The conversation ``message`` continues: a reply to one of the bot's messages, or a
+        message in a thread the bot answered in (see :mod:`bot.discord_app.conversations`)."""
+        memory = self.bot.conversations
+        thread = message.channel.id if isinstance(message.channel, discord.Thread) else None
+        reference = message.reference
+        replied = reference.resolved if reference is not None else None
+        to_bot = (
+            reference is not None
+            and reference.type is not discord.MessageReferenceType.forward
+            and isinstance(replied, discord.Message)
+            and replied.author.id == bot_id
+        )
+        reply_to = reference.message_id if to_bot and reference is not None else None
+        earlier = memory.recall(reply_to, thread)
+        expired = (
+            reply_to is not None
+            and not memory.knows(reply_to)
+            and isinstance(replied, discord.Message)
+            and any(is_answer_embed(e) for e in replied.embeds)
+        )
+        return Conversation(earlier, reply_to, thread, expired)
+
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
-        """Mentions and forum posts are always answered; other messages in answer channels
-        only when they look like questions (see
+        """Mentions and forum posts are always answered, and so are replies to the bot that
+        read as questions (follow-ups); other messages in answer channels and in threads the
+        bot answered in only when they look like questions (see
         :func:`bot.discord_app.questions.answer_unprompted`)."""
         me = self.bot.user
         if me is None or message.author.bot or message.guild is None:
             return
         mentioned = mentions_user(message.content, me.id)
         forum_post = not mentioned and self._is_forum_post(message)
-        unprompted = not mentioned and not forum_post
-        if unprompted and message.channel.id not in self.answer_channels:
+        conversation = self._conversation(message, me.id)
+        reply = not mentioned and not forum_post and conversation.reply_to is not None
+        unprompted = not mentioned and not forum_post and not reply
+        in_thread = conversation.thread is not None and self.bot.conversations.knows(
+            conversation.thread
+        )
+        if unprompted and message.channel.id not in self.answer_channels and not in_thread:
             return
         question = clean_question(message.content)
         if not question and forum_post:
             question = clean_question(message.channel.name)  # a post with only a title
+        if reply and not looks_like_question(question):
+            return  # "thanks!" under an answer
         if unprompted and not answer_unprompted(
             question, replies_to_other=self._replies_to_other(message, me.id)
         ):
             return
+        if mentioned or forum_post or reply:
+            via = "mention" if mentioned else "forum post" if forum_post else "reply"
+        else:
+            via = "answer channel" if message.channel.id in self.answer_channels else "thread"
         try:
-            await self._answer_message(message, question, mentioned, unprompted=unprompted)
+            await self._answer_message(message, question, via, conversation, unprompted=unprompted)
         except discord.HTTPException as exc:
             log.warning(
                 "could not answer message %s in %s: %s", message.id, message.channel.id, exc
             )
 
+    @commands.Cog.listener()
+    async def on_raw_thread_delete(self, payload: discord.RawThreadDeleteEvent) -> None:
+        if self.bot.conversations.forget(payload.thread_id):
+            log.info("thread %s was deleted: its conversation is forgotten", payload.thread_id)
+
     async def _answer_message(
-        self, message: discord.Message, question: str, mentioned: bool, *, unprompted: bool
+        self,
+        message: discord.Message,
+        question: str,
+        via: str,
+        conversation: Conversation,
+        *,
+        unprompted: bool,
     ) -> None:
-        """Mentions and forum posts get notices (bad question, rate limit, not covered);
-        unprompted messages in answer channels get an answer or silence, and spend the
-        member's rate limit only when they are answered."""
+        """Mentions, replies and forum posts get notices (bad question, rate limit, not
+        covered); unprompted messages in answer channels and conversation threads get an
+        answer or silence, and spend the member's rate limit only when they are answered."""
         if not question:
-            if mentioned:
+            if via == "mention":
                 await message.reply(MENTION_HINT.format(mention=self.bot.user.mention))
             return
         try:
@@ -167,13 +267,14 @@ class AskCog(commands.Cog):
                 await message.reply(question_error_message(str(exc)))
             return
         cooldown = self.bot.cooldown
-        via = "answer channel" if unprompted else "mention" if mentioned else "forum post"
         asked = Asked.from_message(message, via)
         if unprompted:
             if cooldown.retry_after(message.author.id):
                 return
-            reply, answer = await self.compose(cleaned, asked=asked)
-            if answer is None or answer.abstained:
+            composed = await self.compose(
+                cleaned, asked=asked, earlier=conversation.earlier, expired=conversation.expired
+            )
+            if composed.answer is None or composed.answer.abstained:
                 log.info("not answering unprompted message %s (not covered)", message.id)
                 return
             if cooldown.hit(message.author.id):  # another question of theirs won the race
@@ -185,13 +286,18 @@ class AskCog(commands.Cog):
                     retry_message(retry_after), delete_after=self.bot.notice_seconds
                 )
                 return
-            reply, answer = await self.compose(cleaned, asked=asked)
-        if self.bot.settings.answer_in_thread and not isinstance(message.channel, discord.Thread):
-            thread = await message.create_thread(name=limits.truncate(cleaned, limits.THREAD_NAME))
-            sent = await deliver(thread.send, reply)
+            composed = await self.compose(
+                cleaned, asked=asked, earlier=conversation.earlier, expired=conversation.expired
+            )
+        thread = conversation.thread
+        if self.bot.settings.answer_in_thread and thread is None:
+            created = await message.create_thread(name=limits.truncate(cleaned, limits.THREAD_NAME))
+            thread = created.id
+            sent = await deliver(created.send, composed.reply)
         else:
-            sent = await deliver(message.reply, reply)
-        self.log_question(asked, answer, sent)
+            sent = await deliver(message.reply, composed.reply)
+        self.log_question(asked, composed.answer, sent)
+        self.remember(composed, sent, thread=thread, keys=[conversation.reply_to])
 
 
 async def deliver(send: Callable[..., Awaitable[object]], reply: dict[str, Any]) -> object:
