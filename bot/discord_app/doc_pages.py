@@ -42,11 +42,12 @@ class PageButton(
     async def from_custom_id(
         cls,
         interaction: discord.Interaction,
-        item: discord.ui.Button[Any],
+        item: discord.ui.Item[Any],
         match: re.Match[str],
         /,
     ) -> PageButton:
-        return cls(int(match["page"]), item.label or "", disabled=item.disabled)
+        label = getattr(item, "label", None) or ""
+        return cls(int(match["page"]), label, disabled=bool(getattr(item, "disabled", False)))
 
     async def callback(self, interaction: discord.Interaction) -> None:
         bot: AskdocsBot = interaction.client  # type: ignore[assignment]

@@ -14,8 +14,13 @@ from typing import Any
 import discord
 
 from bot.discord_app.embeds import escape
-from bot.discord_app.progress import EDIT_EVERY, BuildStatus, LiveReply, thread_progress
-from index.engine import Progress
+from bot.discord_app.progress import (
+    EDIT_EVERY,
+    BuildStatus,
+    LiveReply,
+    Progress,
+    thread_progress,
+)
 from index.models import BuildReport
 
 log = logging.getLogger(__name__)
@@ -96,10 +101,11 @@ class IndexJobs:
     ) -> None:
         """Put the outcome in the deferred (private) response, or — when its token has
         expired or is about to (long builds), or editing it fails — in the channel."""
-        final = {"content": message.get("content"), "embed": message.get("embed")}
+        content: str | None = message.get("content")
+        embed: discord.Embed | None = message.get("embed")
         if time.monotonic() - started < self.reply_deadline:
-            try:
-                await interaction.edit_original_response(**final)
+            try:  # content None clears a progress text
+                await interaction.edit_original_response(content=content, embed=embed)
                 return
             except discord.HTTPException as exc:
                 log.warning(
@@ -112,10 +118,13 @@ class IndexJobs:
             log.warning("no channel to post the /%s report in; it is lost", command)
             return
         name = escape(interaction.user.display_name)
-        content = CHANNEL_REPORT.format(command=command, name=name)
-        if final["content"]:
-            content += "\n" + final["content"]
+        text = CHANNEL_REPORT.format(command=command, name=name)
+        if content:
+            text += "\n" + content
         try:
-            await channel.send(content=content, embed=final["embed"])
+            if embed is None:
+                await channel.send(content=text)
+            else:
+                await channel.send(content=text, embed=embed)
         except discord.HTTPException as exc:
             log.warning("cannot post the /%s report in channel %s: %s", command, channel.id, exc)

@@ -13,11 +13,11 @@ from typing import Any
 
 import discord
 
-from index.engine import Progress
-
 log = logging.getLogger(__name__)
 
 EDIT_EVERY = 2.0  # seconds between two edits of a reply, at least
+Progress = Callable[[str, int, int], None]
+"""What ``Engine.reindex(progress=...)`` calls: ``(stage, done, total)`` (index.builder)."""
 _BAR = 12
 
 
