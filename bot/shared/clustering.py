@@ -53,25 +53,25 @@ def cluster_questions(
     clusters: list[list[int]] = []
     sums = np.zeros((len(questions), vectors.shape[1] if vectors.ndim == 2 else 0))
     sizes = np.zeros(len(questions))
-    kinds: list[set[str]] = []  # per cluster: the kinds of answer its members ask for
+    kinds = np.zeros(len(questions), dtype=np.int64)  # per cluster: bits of the kinds asked
+    bits = {kind: 1 << n for n, (kind, _) in enumerate(_KINDS)}
     for row, question in enumerate(questions):
         kind = answer_kind(question)
+        bit = bits[kind] if kind is not None else 0
         count = len(clusters)
         if count:
             scores = sums[:count] @ vectors[row] / sizes[:count]  # mean cosine with members
-            if kind is not None:
-                clash = [bool(k) and kind not in k for k in kinds]
-                scores[np.array(clash)] = -np.inf
+            if bit:
+                scores[(kinds[:count] != 0) & (kinds[:count] & bit == 0)] = -np.inf
             best = int(np.argmax(scores))  # the earliest cluster wins a tie
             if scores[best] >= threshold:
                 clusters[best].append(row)
                 sums[best] += vectors[row]
                 sizes[best] += 1
-                if kind is not None:
-                    kinds[best].add(kind)
+                kinds[best] |= bit
                 continue
         clusters.append([row])
         sums[count] = vectors[row]
         sizes[count] = 1
-        kinds.append({kind} if kind is not None else set())
+        kinds[count] = bit
     return clusters

@@ -10,13 +10,7 @@ import sys
 from pathlib import Path
 
 from bot.shared.feedback import FeedbackStore
-from bot.shared.insights import (
-    ENCODE_BATCH,
-    MAX_DAYS,
-    REPORT_DAYS,
-    gather_insights,
-    insights_json,
-)
+from bot.shared.insights import MAX_DAYS, REPORT_DAYS, gather_insights, insights_json
 from bot.shared.question_log import QuestionLog, QuestionLogError
 from bot.shared.settings import Settings
 from bot.terminal.report_html import write_html
@@ -73,7 +67,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
             store,
             FeedbackStore(settings.feedback_path),
             [d.source for d in engine.documents],
-            lambda texts: engine.embedder.encode(texts, batch_size=ENCODE_BATCH),
+            engine.embedder.encode,
             days=args.days,
             guild_id=args.guild,
         )

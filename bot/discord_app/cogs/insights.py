@@ -13,7 +13,7 @@ from discord.ext import commands
 
 from bot.discord_app.insights_embed import LOG_OFF, REFUSED, UNREADABLE, insights_embed
 from bot.discord_app.permissions import may_view_insights
-from bot.shared.insights import ENCODE_BATCH, MAX_DAYS, REPORT_DAYS, gather_insights
+from bot.shared.insights import MAX_DAYS, REPORT_DAYS, gather_insights
 from bot.shared.question_log import QuestionLogError
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ class InsightsCog(commands.Cog):
                 store,
                 self.bot.feedback,
                 [d.source for d in engine.documents],
-                lambda texts: engine.embedder.encode(texts, batch_size=ENCODE_BATCH),
+                engine.embedder.encode,  # in small batches: answers interleave
                 days=days,
                 guild_id=interaction.guild_id,  # never another server's questions
             )
