@@ -180,7 +180,7 @@ def test_text_report_puts_gaps_first(
 ) -> None:
     assert main(["report", *folders, "--guild", str(GUILD)]) == 0
     out = capsys.readouterr().out
-    assert "16 questions from 5 people: 9 answered (56%), 6 refused (38%), 1 errors" in out
+    assert "16 questions from 5 people: 9 answered (56%), 6 refused (38%), 1 error\n" in out
     assert "👍 4 / 👎 3" in out
     assert out.index("Coverage gaps") < out.index("Top questions") < out.index("Most cited")
     assert "   4 × How do I bake bread?" in out and "~ What's a good bread recipe?" in out

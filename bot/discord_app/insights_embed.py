@@ -94,7 +94,7 @@ def insights_embed(insights: Insights) -> discord.Embed:
             f"**{ins.questions}** questions from **{ins.askers}** people · "
             f"**{ins.answered}** answered ({_pct(ins.answered, ins.questions)}) · "
             f"**{ins.refused}** refused ({_pct(ins.refused, ins.questions)})"
-            + (f" · {ins.errors} errors" if ins.errors else "")
+            + (f" · {ins.errors} error{'s' if ins.errors > 1 else ''}" if ins.errors else "")
             + f"\nVotes on answers: 👍 {ins.up} · 👎 {ins.down}"
         )
     embed.add_field(name=GAPS_FIELD, value=fit_lines(_gap_lines(ins.gaps)), inline=False)

@@ -39,7 +39,8 @@ def report_text(insights: Insights) -> str:
         f"Questions {ins.first_day} – {ins.last_day} ({ins.days} days, UTC){where}",
         f"  {ins.questions} questions from {ins.askers} people: "
         f"{ins.answered} answered ({_share(ins.answered, ins.questions)}), "
-        f"{ins.refused} refused ({_share(ins.refused, ins.questions)}), {ins.errors} errors",
+        f"{ins.refused} refused ({_share(ins.refused, ins.questions)}), "
+        f"{ins.errors} error{'' if ins.errors == 1 else 's'}",
         f"  votes on answers: 👍 {ins.up} / 👎 {ins.down}",
     ]
     if not ins.questions:
