@@ -193,7 +193,8 @@ class AskCog(commands.Cog):
         reply_to = reference.message_id if to_bot and reference is not None else None
         earlier = memory.recall(reply_to, thread)
         expired = (
-            reply_to is not None
+            memory.enabled
+            and reply_to is not None
             and not memory.knows(reply_to)
             and isinstance(replied, discord.Message)
             and any(is_answer_embed(e) for e in replied.embeds)
