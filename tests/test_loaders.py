@@ -235,7 +235,9 @@ md_line = st.one_of(
 )
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(lines=st.lists(md_line, min_size=1, max_size=25), suffix=st.sampled_from([".md", ".txt"]))
 def test_every_word_survives(tmp_path: Path, lines: list[str], suffix: str) -> None:
     content = "\n".join(lines)
@@ -487,7 +489,9 @@ def test_unsupported_suffix_in_load_file(tmp_path: Path) -> None:
         load(tmp_path, "a.docx", b"PK")
 
 
-@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.binary(max_size=600), suffix=st.sampled_from(sorted(SUPPORTED_SUFFIXES)))
 def test_arbitrary_bytes_only_raise_document_error(
     tmp_path: Path, data: bytes, suffix: str
