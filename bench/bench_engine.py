@@ -80,19 +80,17 @@ class Build:
         return ", ".join(f"{name} {sec:.2f}s" for name, sec in zip(names, secs, strict=True))
 
 
-def bench_model(threads: int | None) -> Embedder:
+def bench_model(threads: int | None, backend: str) -> Embedder:
     section("1. model load")
-    t0 = time.perf_counter()
-    import sentence_transformers  # noqa: F401  (timed apart from the weights)
-    import torch
+    import index.onnx_runtime
 
-    t1 = time.perf_counter()
     if threads:
-        torch.set_num_threads(threads)
+        index.onnx_runtime.INTRA_OP_THREADS = threads
         faiss.omp_set_num_threads(threads)
-    print(f"  threads: torch {torch.get_num_threads()}, faiss {faiss.omp_get_max_threads()}")
-    embedder, load = timed(Embedder)
-    row("Model load: imports + Embedder()", f"{t1 - t0 + load:.2f} s ({t1 - t0:.2f} + {load:.2f})")
+    embedder, load = timed(lambda: Embedder(backend=backend))  # type: ignore[arg-type]
+    ort_threads, faiss_threads = index.onnx_runtime.INTRA_OP_THREADS, faiss.omp_get_max_threads()
+    print(f"  {embedder.backend}; threads: onnxruntime {ort_threads}, faiss {faiss_threads}")
+    row(f"Model load ({embedder.backend}): imports + Embedder()", f"{load:.2f} s")
     rss = int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     row("RSS after model load", f"{rss / 2**20:.0f} MiB")
     return embedder
@@ -232,14 +230,17 @@ def bench_faiss(sizes: tuple[int, ...], n_queries: int = 200) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer runs, no 200k FAISS set")
-    parser.add_argument("--threads", type=int, help="torch and FAISS threads (default: theirs)")
+    parser.add_argument("--threads", type=int, help="onnxruntime and FAISS threads")
+    parser.add_argument(
+        "--backend", choices=("auto", "sentence-transformers"), default="auto", help="embedder"
+    )
     args = parser.parse_args()
     n_questions, runs, n_files = (100, 3, 60) if args.quick else (300, 5, 200)
     sizes = (10_000, 50_000) if args.quick else (10_000, 50_000, 200_000)
     print(f"cpus {os.cpu_count()}, load average at start {os.getloadavg()[0]:.2f}", flush=True)
     with tempfile.TemporaryDirectory(prefix="askdocs-bench-") as tmpname:
         tmp = Path(tmpname)
-        embedder = bench_model(args.threads)
+        embedder = bench_model(args.threads, args.backend)
         bench_answers(embedder, tmp, n_questions)
         bench_rebuild(embedder, tmp, runs)
         bench_corpus(embedder, tmp, n_files)

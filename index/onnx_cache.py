@@ -18,20 +18,35 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from index.errors import ModelLoadError
 from index.onnx_probes import PROBES_VERSION
-from index.onnx_runtime import OnnxBackend, runtime_versions
-from index.onnx_spec import model_folder, model_key, read_spec, write_json_atomic
+from index.onnx_runtime import OnnxBackend, read_meta, runtime_versions
+from index.onnx_spec import (
+    EXPORT_FORMAT,
+    FileDigests,
+    ModelSpec,
+    model_folder,
+    model_key,
+    read_spec,
+    write_json_atomic,
+)
+
+if TYPE_CHECKING:
+    from index.onnx_reference import SentenceTransformerBackend
+
+    AnyBackend = OnnxBackend | SentenceTransformerBackend
 
 log = logging.getLogger(__name__)
 
 VERIFICATION_FILE = "verification.json"
 CANARY_TOLERANCE = 1e-4  # largest difference of a canary vector's component at a later start
+LEFTOVER_SECONDS = 3600  # a temporary export folder this old belongs to no running export
 
 
 def default_cache_dir() -> Path:
@@ -39,7 +54,7 @@ def default_cache_dir() -> Path:
     return Path(base) / "askdocs" / "onnx"
 
 
-def open_backend(model_id: str, target: str, cache_dir: Path | None) -> Any:
+def open_backend(model_id: str, target: str, cache_dir: Path | None) -> AnyBackend:
     """The backend to embed with: ``OnnxBackend`` when an export is (or can be made)
     verified, else ``SentenceTransformerBackend``. Raises ModelLoadError when the model cannot
     be loaded at all."""
@@ -56,8 +71,9 @@ def open_backend(model_id: str, target: str, cache_dir: Path | None) -> Any:
         spec = read_spec(folder)
     except ModelLoadError as exc:
         return _fallback(st_model or _load_reference(target, model_id), model_id, str(exc))
-    where = root / model_key(folder, root / "file-digests.json")
-    onnx, record = _cached(where)
+    digests = FileDigests(root / "file-digests.json")
+    where = root / model_key(folder, digests)
+    onnx, record = _cached(where, digests)
     if onnx is not None and record is not None:
         if record["passed"]:
             log.info("embedding with the verified ONNX export in %s", where)
@@ -68,13 +84,20 @@ def open_backend(model_id: str, target: str, cache_dir: Path | None) -> Any:
     return _export_and_verify(st_model, spec, where, onnx, model_id)
 
 
-def _cached(where: Path) -> tuple[OnnxBackend | None, dict[str, Any] | None]:
+def _cached(
+    where: Path, digests: FileDigests | None = None
+) -> tuple[OnnxBackend | None, dict[str, Any] | None]:
     """The export in ``where`` and its verification record when it holds for this runtime;
     a damaged export is deleted (and so rebuilt)."""
     if not where.exists():
         return None, None
+    digests = digests or FileDigests(None)
     try:
         onnx = OnnxBackend(where)
+        for name, want in onnx.meta["files"].items():
+            if digests.sha256(where / name) != want["sha256"]:
+                raise ModelLoadError(f"{name} has changed since the export")
+        digests.save()
         record = _record(where)
         if record is not None and record["passed"]:
             _check_canaries(onnx, record)
@@ -114,8 +137,8 @@ def _check_canaries(onnx: OnnxBackend, record: dict[str, Any]) -> None:
 
 
 def _export_and_verify(
-    st_model: Any, spec: Any, where: Path, onnx: OnnxBackend | None, model_id: str
-) -> Any:
+    st_model: Any, spec: ModelSpec, where: Path, onnx: OnnxBackend | None, model_id: str
+) -> AnyBackend:
     from index.onnx_export import export_model, verify
     from index.onnx_reference import SentenceTransformerBackend
 
@@ -124,6 +147,7 @@ def _export_and_verify(
     try:
         if onnx is None:
             where.parent.mkdir(parents=True, exist_ok=True)
+            _remove_leftovers(where.parent)
             tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{where.name}-", dir=where.parent))
             log.warning("preparing embedding model %s for ONNX (first use only, ≈20 s)", model_id)
             export_model(st_model, spec, tmp, model_id)
@@ -134,6 +158,7 @@ def _export_and_verify(
             _move_into_place(tmp, where)
             onnx.folder = where
     except Exception as exc:  # export or verification impossible: not a reason to stop
+        log.debug("ONNX export of %s failed", model_id, exc_info=True)
         reason = f"cannot export it to ONNX ({exc.__class__.__name__}: {exc})"
         return _fallback(st_model, model_id, reason, reference)
     finally:
@@ -154,6 +179,21 @@ def _move_into_place(tmp: Path, where: Path) -> None:
             raise
 
 
+def _remove_leftovers(root: Path) -> None:
+    """Delete temporary folders of interrupted exports (an hour old or more) and exports in
+    an older format (their keys can no longer be asked for)."""
+    for path in root.iterdir():
+        try:
+            if path.name.startswith(".tmp-"):
+                if time.time() - path.stat().st_mtime > LEFTOVER_SECONDS:
+                    shutil.rmtree(path, ignore_errors=True)
+            elif path.is_dir() and read_meta(path).get("format", 0) < EXPORT_FORMAT:
+                log.info("removing %s, an export in an older format", path)
+                _remove(path)
+        except (OSError, ModelLoadError):
+            continue
+
+
 def _remove(where: Path) -> None:
     """Delete a damaged export: renamed aside first, so no reader sees it half deleted."""
     aside = where.with_name(f".tmp-damaged-{where.name}-{os.getpid()}")
@@ -170,8 +210,12 @@ def _load_reference(target: str, model_id: str) -> Any:
     return load_sentence_transformer(target, model_id)
 
 
-def _fallback(st_model: Any, model_id: str, reason: str, backend: Any = None) -> Any:
+def _fallback(
+    st_model: Any, model_id: str, reason: str, backend: SentenceTransformerBackend | None = None
+) -> SentenceTransformerBackend:
     from index.onnx_reference import SentenceTransformerBackend
 
+    reason = " ".join(reason.split())  # one line, whatever the library said
+    reason = reason if len(reason) <= 300 else reason[:297] + "..."
     log.warning("embedding model %s runs on sentence-transformers (slower): %s", model_id, reason)
     return backend or SentenceTransformerBackend(st_model)

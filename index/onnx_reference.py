@@ -21,7 +21,7 @@ def load_sentence_transformer(target: str, model_id: str) -> Any:
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
-        hf_logging.disable_progress_bar()  # the weight-loading bar is noise on a terminal
+        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # noise on a terminal
         return SentenceTransformer(target, device="cpu")
     except Exception as exc:  # any failure inside the library means "cannot load this model"
         raise ModelLoadError(

@@ -29,11 +29,14 @@ MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 META_FILE = "export.json"
 
-# Threads per session, measured on the 2-core target with MiniLM (bench/bench_cold.py):
-# two intra-op threads embed a micro-batch of 25 questions or a build batch of 16 chunks
-# ≈1.6x faster than one, and a single question no slower. Spinning is off: with it, ORT's
-# idle worker keeps a core busy for a while after each call, which starves FAISS and the
-# bot's event loop on a 2-core box. One inter-op thread: the graph is a straight line.
+# Threads per session, measured on the 2-core target with MiniLM (bench/bench_cold.py, and
+# bench/bench_discord.py for the bot). Two intra-op threads against one: query embedding 3.1
+# vs 3.6 ms alone, 1.8 vs 3.6 ms per question in the bot's micro-batches (32), the Debian FAQ
+# built in 11.8 vs 23.2 s; through Discord at 50 askers p99 250-280 vs 325 ms. So two threads
+# for everything, single questions included. Spinning is off: on, it saves ≈3 ms for a lone
+# asker (12 vs 15 ms through Discord) but its busy-waiting threads take CPU from the event
+# loop, and at 50 askers throughput fell from 212-227 to 200-208 q/s and p99 rose to 285-293
+# ms. One inter-op thread: the graph is a straight line.
 INTRA_OP_THREADS = min(2, os.cpu_count() or 1)
 
 
@@ -60,10 +63,9 @@ class OnnxBackend:
         self.folder = folder
         self.meta = read_meta(folder)
         try:
-            for file, size in self.meta["files"].items():
-                if (folder / file).stat().st_size != size:
-                    raise ModelLoadError(f"{file} is {(folder / file).stat().st_size} bytes, "
-                                         f"not {size}")  # fmt: skip
+            for file, want in self.meta["files"].items():
+                if (size := (folder / file).stat().st_size) != want["size"]:
+                    raise ModelLoadError(f"{file} is {size} bytes, not {want['size']}")
             self.max_seq_length = int(self.meta["max_seq_length"])
             self.dimension = int(self.meta["dimension"])
             self.pooling = tuple(str(m) for m in self.meta["pooling"])
@@ -140,7 +142,8 @@ def pool(hidden: np.ndarray, mask: np.ndarray, modes: Sequence[str]) -> np.ndarr
 def normalize(vectors: np.ndarray) -> np.ndarray:
     """Rows scaled to unit length, as torch.nn.functional.normalize (eps 1e-12)."""
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
+    unit: np.ndarray = (vectors / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
+    return unit
 
 
 def runtime_versions() -> dict[str, str]:

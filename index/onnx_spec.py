@@ -22,7 +22,7 @@ from index.errors import ModelLoadError
 
 log = logging.getLogger(__name__)
 
-EXPORT_FORMAT = 1  # bump when the export or its metadata changes: every cache key changes
+EXPORT_FORMAT = 2  # bump when the export or its metadata changes: every cache key changes
 POOLING_MODES = ("cls", "max", "mean", "mean_sqrt_len_tokens")
 _LEGACY_POOLING = {  # ST's legacy boolean keys, in its concatenation order
     "pooling_mode_cls_token": "cls",
@@ -111,49 +111,56 @@ def model_folder(target: str) -> Path | None:
     return None
 
 
-def model_key(folder: Path, memo_file: Path | None = None) -> str:
-    """A digest of every file of the model folder (names and contents) and the export format.
-
-    Content digests are remembered in ``memo_file`` by path, size, mtime and inode, so a start
-    does not read the weights again (≈0.1 s for MiniLM's 90 MB)."""
-    memo = _read_memo(memo_file)
-    fresh: dict[str, list[Any]] = {}
+def model_key(folder: Path, digests: FileDigests | None = None) -> str:
+    """A digest of every file of the model folder (names and contents) and the export format."""
+    digests = digests or FileDigests(None)
     digest = hashlib.sha256(f"askdocs-onnx-format-{EXPORT_FORMAT}\0".encode())
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder)
         if any(part.startswith(".") for part in rel.parts) or not path.is_file():
             continue
-        st = path.stat()
-        stamp = [st.st_size, st.st_mtime_ns, st.st_ino]
-        known = memo.get(str(path))
-        if known is not None and known[:3] == stamp:
-            content = str(known[3])
-        else:
-            with open(path, "rb") as fh:
-                content = hashlib.file_digest(fh, "sha256").hexdigest()
-        fresh[str(path)] = [*stamp, content]
-        digest.update(f"{rel.as_posix()}\0{st.st_size}\0{content}\n".encode())
-    if memo_file is not None and any(memo.get(k) != v for k, v in fresh.items()):
-        _write_memo(memo_file, memo | fresh)
+        digest.update(f"{rel.as_posix()}\0{digests.sha256(path)}\n".encode())
+    digests.save()
     return digest.hexdigest()[:32]
 
 
-def _read_memo(memo_file: Path | None) -> dict[str, list[Any]]:
-    if memo_file is None:
-        return {}
-    try:
-        memo = json.loads(memo_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return memo if isinstance(memo, dict) else {}
+class FileDigests:
+    """sha256 of files, remembered in ``memo_file`` by path, size, mtime and inode, so that a
+    start does not read 90 MB of weights again (≈0.1 s each time) to check them."""
 
+    def __init__(self, memo_file: Path | None) -> None:
+        self._file = memo_file
+        self._memo: dict[str, list[Any]] = {}
+        self._changed = False
+        if memo_file is not None:
+            try:
+                memo = json.loads(memo_file.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                memo = {}
+            self._memo = memo if isinstance(memo, dict) else {}
 
-def _write_memo(memo_file: Path, memo: dict[str, list[Any]]) -> None:
-    """Best effort: a memo that cannot be written only costs the next start a re-read."""
-    try:
-        write_json_atomic(memo_file, memo)
-    except OSError as exc:
-        log.debug("cannot remember model file digests in %s: %s", memo_file, exc)
+    def sha256(self, path: Path) -> str:
+        st = path.stat()
+        stamp = [st.st_size, st.st_mtime_ns, st.st_ino]
+        known = self._memo.get(str(path))
+        if isinstance(known, list) and known[:3] == stamp:
+            return str(known[3])
+        with open(path, "rb") as fh:
+            content = hashlib.file_digest(fh, "sha256").hexdigest()
+        self._memo[str(path)] = [*stamp, content]
+        self._changed = True
+        return content
+
+    def save(self) -> None:
+        """Best effort: a memo that cannot be written only costs the next start a re-read."""
+        if self._file is None or not self._changed:
+            return
+        self._memo = {k: v for k, v in self._memo.items() if os.path.exists(k)}
+        try:
+            write_json_atomic(self._file, self._memo)
+            self._changed = False
+        except OSError as exc:
+            log.debug("cannot remember file digests in %s: %s", self._file, exc)
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
