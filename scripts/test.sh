@@ -17,4 +17,5 @@ bash scripts/chromium.sh  # the HTML report's browser test (skips without it)
 export HF_HUB_OFFLINE=1
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+.venv/bin/mypy  # strict on index/ (see pyproject)
 .venv/bin/python -m pytest -q -p no:cacheprovider ${args[@]+"${args[@]}"}
