@@ -419,7 +419,8 @@ def _embed(
 
 
 def _versions() -> dict[str, str]:
-    names = ("askdocs", "sentence-transformers", "faiss-cpu", "torch", "numpy", "bm25s")
+    names = ("askdocs", "sentence-transformers", "onnxruntime", "tokenizers", "faiss-cpu", "torch")
+    names += ("numpy", "bm25s")
     out = {}
     for name in names:
         try:

@@ -27,7 +27,7 @@ SOURCE_DOCS = REPO / "source_docs"
 FIXED_MTIME_NS = 1_654_000_000 * 10**9
 # Libraries whose version can change what the index holds.
 INDEX_LIBRARIES = ("torch", "sentence-transformers", "transformers", "faiss-cpu", "numpy",
-                   "bm25s", "PyStemmer")  # fmt: skip
+                   "bm25s", "PyStemmer", "onnxruntime", "tokenizers")  # fmt: skip
 DEBIAN_INDEX_NOTE = pytest.StashKey[str]()
 
 
