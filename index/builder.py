@@ -418,11 +418,13 @@ def _embed(
     return out
 
 
+VERSIONED = "askdocs sentence-transformers onnxruntime tokenizers faiss-cpu torch numpy bm25s"
+"""Packages whose versions the manifest records (what built the index)."""
+
+
 def _versions() -> dict[str, str]:
-    names = ("askdocs", "sentence-transformers", "onnxruntime", "tokenizers", "faiss-cpu", "torch")
-    names += ("numpy", "bm25s")
     out = {}
-    for name in names:
+    for name in VERSIONED.split():
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
