@@ -129,6 +129,25 @@ def test_file_name_with_a_newline_stays_on_one_report_line(
     assert "  skipped: bad\\rname.txt (binary file)" in lines
 
 
+def test_citation_leaves_the_document_title_out(
+    folders: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The title run into the first paragraph is the document's title: the file name says it."""
+    assert main(["ask", *folders, "Who is Kim Jong Un meeting?"]) == 0
+    out = capsys.readouterr().out
+    assert "  Source: kim-jong-un-putin-meeting.txt  (confidence" in out
+
+
+def test_verbose_explains_the_decision(
+    folders: list[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="bot.terminal.cli")
+    assert main(["ask", "-v", *folders, "Who is Kim Jong Un meeting?", "Best pizza topping?"]) == 0
+    said = "\n".join(r.getMessage() for r in caplog.records if r.name == "bot.terminal.cli")
+    assert "answered 'Who is Kim Jong Un meeting?' with confidence" in said
+    assert "refused 'Best pizza topping?' with confidence" in said and "on topic" in said
+
+
 def test_index_command_reports(folders: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["index", *folders]) == 0
     out = capsys.readouterr().out

@@ -214,6 +214,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     top_k = args.top_k or settings.top_k
     color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     skipped: list[int] = []
+    titles = {doc.source: doc.title for doc in engine.documents}
     questions = args.questions or _stdin_questions(skipped)
     answered = bad = 0
     for batch in _batches(questions, ASK_BATCH):
@@ -226,7 +227,11 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
                 bad += 1
         for answer in engine.answer_many(good, top_k=top_k):
             _explain(answer)
-            text = answer_json_line(answer) if args.json else answer_text(answer, color=color)
+            text = (
+                answer_json_line(answer)
+                if args.json
+                else answer_text(answer, color=color, titles=titles)
+            )
             _out(text if args.json or not answered else "\n" + text)
             answered += 1
     if not answered and not bad and not skipped:

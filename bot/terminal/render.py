@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from collections.abc import Mapping
 from typing import Any
 
 from bot.shared.citation import citation, shown_name
@@ -40,8 +41,15 @@ def answer_json_line(answer: Answer) -> str:
     return json.dumps(answer_json(answer), ensure_ascii=False)
 
 
-def answer_text(answer: Answer, *, color: bool, width: int = 88) -> str:
-    """A readable terminal answer: highlighted sentence(s), the passage, the sources."""
+def answer_text(
+    answer: Answer,
+    *,
+    color: bool,
+    width: int = 88,
+    titles: Mapping[str, str] | None = None,
+) -> str:
+    """A readable terminal answer: highlighted sentence(s), the passage, the sources.
+    ``titles`` (source -> document title) lets citations leave the title out."""
     style = _Style(color)
     lines = [style.bold(f"Q: {answer.question}"), ""]
     if answer.abstained:
@@ -51,7 +59,9 @@ def answer_text(answer: Answer, *, color: bool, width: int = 88) -> str:
         )
         if answer.passages:
             lines += ["", style.dim("Closest passages (not an answer):")]
-            lines += [f"  - {citation(p)}: {_shorten(p.text, 100)}" for p in answer.passages]
+            lines += [
+                f"  - {citation(p, titles)}: {_shorten(p.text, 100)}" for p in answer.passages
+            ]
         return "\n".join(lines)
     best = answer.passages[0]
     lines.append(style.bold("Answer: ") + answer.text)
@@ -59,11 +69,11 @@ def answer_text(answer: Answer, *, color: bool, width: int = 88) -> str:
     for para in _highlight(best, style).split("\n\n"):
         lines += textwrap.wrap(para, width, initial_indent="  │ ", subsequent_indent="  │ ") or [""]
     lines.append("")
-    lines.append(f"  Source: {citation(best)}  (confidence {answer.confidence:.2f})")
+    lines.append(f"  Source: {citation(best, titles)}  (confidence {answer.confidence:.2f})")
     if len(answer.passages) > 1:
         lines += ["", style.dim("Also relevant:")]
         lines += [
-            f"  {i}. {citation(p)} ({p.score:.2f}): {_shorten(p.text, 100)}"
+            f"  {i}. {citation(p, titles)} ({p.score:.2f}): {_shorten(p.text, 100)}"
             for i, p in enumerate(answer.passages[1:], start=2)
         ]
     return "\n".join(lines)
