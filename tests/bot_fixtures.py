@@ -21,6 +21,10 @@ REPO = Path(__file__).resolve().parent.parent
 SOURCE_DOCS = REPO / "source_docs"
 
 BotFactory = Callable[..., Awaitable[AskdocsBot]]
+TIMEOUT = 10.0
+"""Seconds an end-to-end test waits for the bot's reply."""
+DOC = "kim-jong-un-putin-meeting.txt"
+"""The shipped document's name, as sources and citations show it."""
 
 
 @pytest.fixture(scope="session")

@@ -29,6 +29,8 @@ FIXED_MTIME_NS = 1_654_000_000 * 10**9
 INDEX_LIBRARIES = ("torch", "sentence-transformers", "transformers", "faiss-cpu", "numpy",
                    "bm25s", "PyStemmer", "onnxruntime", "tokenizers")  # fmt: skip
 DEBIAN_INDEX_NOTE = pytest.StashKey[str]()
+# fake_discord, fail_on_error_logs, built_index, engine, start_bot for every test module
+pytest_plugins = ("fakediscord.fixtures", "bot_fixtures")
 
 
 @pytest.fixture(scope="session")

@@ -9,10 +9,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import bot_fixtures
 import pytest
+from bot_fixtures import DOC, TIMEOUT, BotFactory
 from fakediscord import FakeDiscord, MessageFlag
-from fakediscord import fixtures as fd_fixtures
 
 from bot.discord_app.doc_pages import PAGE_ID
 from bot.discord_app.embeds import SOURCE_FIELD
@@ -20,14 +19,7 @@ from index.engine import Engine
 
 pytestmark = pytest.mark.e2e
 
-fake_discord = fd_fixtures.fake_discord
-built_index = bot_fixtures.built_index
-engine = bot_fixtures.engine
-start_bot = bot_fixtures.start_bot
-BotFactory = bot_fixtures.BotFactory
 
-TIMEOUT = 10.0
-DOC = "kim-jong-un-putin-meeting.txt"
 NEW_DOC = "zorblax-festival.md"
 NEW_TEXT = (
     b"# The Zorblax Festival\n\n## Dates\n\n"

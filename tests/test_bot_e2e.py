@@ -18,8 +18,8 @@ import bot_fixtures
 import discord
 import pytest
 import yarl
+from bot_fixtures import DOC, TIMEOUT, BotFactory
 from fakediscord import FakeDiscord, Intent, MessageFlag
-from fakediscord import fixtures as fd_fixtures
 
 import index.engine as engine_module
 from bot.discord_app import limits
@@ -34,14 +34,7 @@ from index.errors import AskdocsError
 
 pytestmark = pytest.mark.e2e
 
-fake_discord = fd_fixtures.fake_discord
-built_index = bot_fixtures.built_index
-engine = bot_fixtures.engine
-start_bot = bot_fixtures.start_bot
-BotFactory = bot_fixtures.BotFactory
 
-TIMEOUT = 10.0
-DOC = "kim-jong-un-putin-meeting.txt"
 QUESTION = "When did the Hanoi summit break down?"
 HANOI = "It comes at a time when talks between the United States and North Korea"
 NEW_DOC = "zorblax-festival.md"

@@ -9,23 +9,16 @@ import asyncio
 import logging
 from typing import Any
 
-import bot_fixtures
 import pytest
+from bot_fixtures import TIMEOUT, BotFactory
 from fakediscord import FakeDiscord
-from fakediscord import fixtures as fd_fixtures
 
 from bot.discord_app.embeds import FOLLOW_UP_PREFIX
 from index.models import Answer
 
 pytestmark = pytest.mark.e2e
 
-fake_discord = fd_fixtures.fake_discord
-built_index = bot_fixtures.built_index
-engine = bot_fixtures.engine
-start_bot = bot_fixtures.start_bot
-BotFactory = bot_fixtures.BotFactory
 
-TIMEOUT = 10.0
 CHINA = "Which Chinese leader has Kim met with?"
 HANOI = "When did the Hanoi summit break down?"
 QUIET = 0.5  # how long "no reply" is waited for

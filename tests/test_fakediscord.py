@@ -16,15 +16,12 @@ import pytest_asyncio
 from discord import app_commands
 from discord.ext import commands
 from fakediscord import FakeDiscord, MessageFlag, OpenAPIValidator, RequestCheck
-from fakediscord import fixtures as fd_fixtures
+
+TIMEOUT = 10.0
 
 pytestmark = pytest.mark.e2e
 
 # the reusable fixtures, as tests/conftest.py would import them
-fake_discord = fd_fixtures.fake_discord
-fail_on_error_logs = fd_fixtures.fail_on_error_logs
-
-TIMEOUT = 10.0
 
 
 # -- a tiny throwaway bot -------------------------------------------------------------------------

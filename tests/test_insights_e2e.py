@@ -10,10 +10,9 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-import bot_fixtures
 import pytest
+from bot_fixtures import DOC, TIMEOUT, BotFactory
 from fakediscord import FakeDiscord, MessageFlag
-from fakediscord import fixtures as fd_fixtures
 
 from bot.discord_app import limits
 from bot.discord_app.bot import AskdocsBot
@@ -23,14 +22,7 @@ from bot.shared.question_log import QuestionLog
 
 pytestmark = pytest.mark.e2e
 
-fake_discord = fd_fixtures.fake_discord
-built_index = bot_fixtures.built_index
-engine = bot_fixtures.engine
-start_bot = bot_fixtures.start_bot
-BotFactory = bot_fixtures.BotFactory
 
-TIMEOUT = 10.0
-DOC = "kim-jong-un-putin-meeting.txt"
 QUESTION = "When did the Hanoi summit break down?"
 BREAD = "How do I bake bread?"
 
