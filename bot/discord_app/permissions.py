@@ -10,16 +10,10 @@ from bot.shared.settings import Settings
 def may_reindex(
     user_id: int, role_ids: Iterable[int], has_manage_guild: bool, settings: Settings
 ) -> bool:
-    """Members with Manage Server may reindex, and so may the users and roles on the
+    """Members with Manage Server may run the admin commands (/reindex, /docs add|remove,
+    /insights), and so may the users and roles on the
     ``ASKDOCS_ADMIN_USER_IDS`` / ``ASKDOCS_ADMIN_ROLE_IDS`` allowlists."""
     if has_manage_guild or user_id in settings.admin_user_ids:
         return True
     allowed_roles = set(settings.admin_role_ids)
     return any(role_id in allowed_roles for role_id in role_ids)
-
-
-def may_view_insights(
-    user_id: int, role_ids: Iterable[int], has_manage_guild: bool, settings: Settings
-) -> bool:
-    """/insights shows what members asked: the same people as /reindex may see it."""
-    return may_reindex(user_id, role_ids, has_manage_guild, settings)

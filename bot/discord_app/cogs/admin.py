@@ -10,8 +10,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.discord_app.cogs.gate import admin_or_refuse
 from bot.discord_app.indexing import BUSY, IndexBusyError
-from bot.discord_app.permissions import may_reindex
 from bot.discord_app.reports import reindex_embed, reindex_failed_embed
 from index.errors import AskdocsError, BuildInProgressError
 
@@ -32,19 +32,9 @@ class AdminCog(commands.Cog):
     @app_commands.default_permissions(manage_guild=True)
     @app_commands.guild_only()
     async def reindex(self, interaction: discord.Interaction) -> None:
-        user = interaction.user
-        role_ids = [role.id for role in getattr(user, "roles", ())]
-        if not may_reindex(
-            user.id, role_ids, interaction.permissions.manage_guild, self.bot.settings
-        ):
-            log.warning(
-                "refused /reindex by %s (id %s) in guild %s: not an admin",
-                user,
-                user.id,
-                interaction.guild_id,
-            )
-            await interaction.response.send_message(REFUSED, ephemeral=True)
+        if not await admin_or_refuse(interaction, self.bot.settings, "reindex", REFUSED):
             return
+        user = interaction.user
         engine, jobs = self.bot.engine, self.bot.index_jobs
         try:
             with jobs.claim(engine.building):

@@ -11,8 +11,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.discord_app.cogs.gate import admin_or_refuse
 from bot.discord_app.insights_embed import LOG_OFF, REFUSED, UNREADABLE, insights_embed
-from bot.discord_app.permissions import may_view_insights
 from bot.shared.insights import MAX_DAYS, REPORT_DAYS, gather_insights
 from bot.shared.question_log import QuestionLogError
 
@@ -37,18 +37,7 @@ class InsightsCog(commands.Cog):
         interaction: discord.Interaction,
         days: app_commands.Range[int, 1, MAX_DAYS] = REPORT_DAYS,
     ) -> None:
-        user = interaction.user
-        role_ids = [role.id for role in getattr(user, "roles", ())]
-        if not may_view_insights(
-            user.id, role_ids, interaction.permissions.manage_guild, self.bot.settings
-        ):
-            log.warning(
-                "refused /insights by %s (id %s) in guild %s: not an admin",
-                user,
-                user.id,
-                interaction.guild_id,
-            )
-            await interaction.response.send_message(REFUSED, ephemeral=True)
+        if not await admin_or_refuse(interaction, self.bot.settings, "insights", REFUSED):
             return
         store = self.bot.questions.store
         if store is None:
