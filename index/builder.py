@@ -29,10 +29,12 @@ from index.loaders import DEFAULT_MAX_BYTES, ONLY_HEADINGS, load_documents
 from index.models import BuildReport, Chunk, DocumentInfo, LoadedDocument, SkippedFile
 from index.normalize import normalize
 from index.store import (
+    CHUNK_DTYPE,
     HNSW_THRESHOLD,
     IndexData,
     Manifest,
     build_faiss,
+    compact,
     index_type_name,
     read_index,
     sentence_offsets,
@@ -333,10 +335,10 @@ def _index_data(
     return IndexData(
         manifest,
         built.chunks,
-        built.vectors.chunks,
-        built.vectors.sentences,
+        np.ascontiguousarray(built.vectors.chunks, dtype=CHUNK_DTYPE),
+        compact(built.vectors.sentences),
         sentence_offsets(built.chunks),
-        built.vectors.headings,
+        compact(built.vectors.headings),
         faiss_index,
     )
 
@@ -402,8 +404,10 @@ def _embed(
     if progress:
         progress("embedding", 0, total)
     chunk_vecs = embedder.encode(chunk_texts, tick)
-    sent_vecs = embedder.encode(sentence_texts, tick)
-    head_vecs = np.vstack([embedder.encode(headings, tick), np.zeros((1, embedder.dimension))])
+    sent_vecs = compact(embedder.encode(sentence_texts, tick))
+    head_vecs = compact(
+        np.vstack([embedder.encode(headings, tick), np.zeros((1, embedder.dimension))])
+    )
     out: dict[str, DocVectors] = {}
     pos = 0
     for doc, chunks in docs:
@@ -412,7 +416,7 @@ def _embed(
         out[doc.source] = DocVectors(
             chunk_vecs[pos : pos + len(chunks)],
             sent_vecs[rows],
-            head_vecs[hrows].astype(np.float32),
+            head_vecs[hrows],
         )
         pos += len(chunks)
     return out

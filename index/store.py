@@ -7,9 +7,14 @@ Layout of ``index_dir``::
         manifest.json       model, dimension, chunker settings, documents, versions, checksums
         chunks.jsonl        one Chunk per line
         chunk_vectors.npy   float32 [chunks, dim], L2-normalised
-        sentence_vectors.npy float32 [sentences, dim]; chunk i owns rows offsets[i]:offsets[i+1]
-        heading_vectors.npy float32 [chunks, dim]: each chunk's deepest heading (zeros if none)
-        faiss.index         inner-product index over chunk_vectors
+        sentence_vectors.npy float16 [sentences, dim]; chunk i owns rows offsets[i]:offsets[i+1]
+        heading_vectors.npy float16 [chunks, dim]: each chunk's deepest heading (zeros if none)
+        faiss.index         inner-product index over chunk_vectors (float32)
+
+Sentence and heading vectors only rescore a few candidates, so they are kept as float16 (half
+the memory; cosines change by < 1e-3 and the quality figures of tests/test_quality.py are the
+same); the ``.npy`` files are memory-mapped read-only on load, so a process holds only the
+pages it touches. Format 1 (float32 everywhere) is refused as a mismatch, and rebuilt.
 
 A build is written to a fresh ``tmp-*`` directory, renamed to ``v-*`` and only then named in
 ``CURRENT``; a crash at any point leaves the previous version serving.
@@ -41,7 +46,11 @@ from index.models import Chunk, DocumentInfo
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+CHUNK_DTYPE = np.float32
+"""Chunk vectors (and FAISS's copy of them)."""
+COMPACT_DTYPE = np.float16
+"""Sentence and heading vectors."""
 POINTER = "CURRENT"
 _FILES = (
     "chunks.jsonl",
@@ -77,7 +86,8 @@ class IndexData:
     """A complete index in memory. Invariants: ``len(chunks) == chunk_vectors.shape[0] ==
     faiss_index.ntotal``; ``sentence_offsets`` has ``len(chunks) + 1`` entries, starts at 0,
     ends at ``sentence_vectors.shape[0]``, and chunk i has ``len(chunks[i].sentences)`` rows;
-    ``heading_vectors`` has one row per chunk."""
+    ``heading_vectors`` has one row per chunk; ``chunk_vectors`` are ``CHUNK_DTYPE``,
+    ``sentence_vectors`` and ``heading_vectors`` ``COMPACT_DTYPE`` (see :func:`compact`)."""
 
     manifest: Manifest
     chunks: tuple[Chunk, ...]
@@ -86,6 +96,11 @@ class IndexData:
     sentence_offsets: np.ndarray
     heading_vectors: np.ndarray
     faiss_index: Any
+
+
+def compact(vectors: np.ndarray) -> np.ndarray:
+    """Sentence or heading vectors as stored and held: contiguous ``COMPACT_DTYPE``."""
+    return np.ascontiguousarray(vectors, dtype=COMPACT_DTYPE)
 
 
 def sentence_offsets(chunks: tuple[Chunk, ...] | list[Chunk]) -> np.ndarray:
@@ -148,9 +163,9 @@ def _write_index(index_dir: Path, data: IndexData) -> Path:
         with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as fh:
             for chunk in data.chunks:
                 fh.write(json.dumps(asdict(chunk), ensure_ascii=False) + "\n")
-        np.save(tmp / "chunk_vectors.npy", data.chunk_vectors)
-        np.save(tmp / "sentence_vectors.npy", data.sentence_vectors)
-        np.save(tmp / "heading_vectors.npy", data.heading_vectors)
+        np.save(tmp / "chunk_vectors.npy", data.chunk_vectors.astype(CHUNK_DTYPE, copy=False))
+        np.save(tmp / "sentence_vectors.npy", compact(data.sentence_vectors))
+        np.save(tmp / "heading_vectors.npy", compact(data.heading_vectors))
         faiss.write_index(data.faiss_index, str(tmp / "faiss.index"))
         checksums = {name: _sha256(tmp / name) for name in _FILES}
         manifest = asdict(data.manifest) | {"checksums": checksums}
@@ -201,9 +216,9 @@ def read_index(
     try:
         with open(version / "chunks.jsonl", encoding="utf-8") as fh:
             chunks = tuple(_chunk_from_json(json.loads(line)) for line in fh)
-        chunk_vectors = np.load(version / "chunk_vectors.npy", allow_pickle=False)
-        sentence_vectors = np.load(version / "sentence_vectors.npy", allow_pickle=False)
-        heading_vectors = np.load(version / "heading_vectors.npy", allow_pickle=False)
+        chunk_vectors = _mapped(version / "chunk_vectors.npy")
+        sentence_vectors = _mapped(version / "sentence_vectors.npy")
+        heading_vectors = _mapped(version / "heading_vectors.npy")
         faiss_index = faiss.read_index(str(version / "faiss.index"))
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise IndexCorruptError(f"cannot read the index in {version}: {exc}") from exc
@@ -214,6 +229,8 @@ def read_index(
         and heading_vectors.shape == chunk_vectors.shape
         and chunk_vectors.shape[1:] == (manifest.dimension,)
         and sentence_vectors.shape[1:] == (manifest.dimension,)
+        and chunk_vectors.dtype == CHUNK_DTYPE
+        and sentence_vectors.dtype == heading_vectors.dtype == COMPACT_DTYPE
     )
     if not consistent:
         raise IndexCorruptError(f"the index in {version} is inconsistent")
@@ -224,14 +241,20 @@ def read_index(
     )
 
 
+def _mapped(path: Path) -> np.ndarray:
+    """A ``.npy`` file memory-mapped read-only, as a plain ndarray (pages load on use)."""
+    return np.asarray(np.load(path, mmap_mode="r", allow_pickle=False))
+
+
 def _read_manifest(version: Path) -> Manifest:
     path = version / "manifest.json"
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
         if raw.get("format_version") != FORMAT_VERSION:
             raise IndexMismatchError(
-                f"{path} has format {raw.get('format_version')}, this askdocs reads "
-                f"{FORMAT_VERSION}"
+                f"the index in {version} has format {raw.get('format_version')} (an older or "
+                f"newer askdocs built it); this askdocs reads format {FORMAT_VERSION} and "
+                "rebuilds it"
             )
         raw["documents"] = tuple(DocumentInfo(**d) for d in raw["documents"])
         return Manifest(**raw)

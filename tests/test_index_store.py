@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import threading
@@ -47,6 +48,57 @@ def test_round_trip(docs_dir: Path, tmp_path: Path, embedder: Embedder) -> None:
     assert manifest["chunker"]["target_tokens"] == CHUNKER.target_tokens
     norms = np.linalg.norm(loaded.chunk_vectors, axis=1)
     np.testing.assert_allclose(norms, 1.0, atol=1e-4)
+    # sentence and heading vectors are float16 as built, as stored and as loaded; loaded
+    # arrays are read-only maps of the files, not copies
+    for held in (data, loaded):
+        assert held.chunk_vectors.dtype == np.float32
+        assert held.sentence_vectors.dtype == held.heading_vectors.dtype == np.float16
+    np.testing.assert_array_equal(loaded.heading_vectors, data.heading_vectors)
+    for array in (loaded.chunk_vectors, loaded.sentence_vectors, loaded.heading_vectors):
+        assert not array.flags.writeable and isinstance(array.base, np.memmap)
+    version = current_version(tmp_path / "ix")
+    assert np.load(version / "sentence_vectors.npy").dtype == np.float16
+    assert np.load(version / "heading_vectors.npy").dtype == np.float16
+    # float16 keeps sentence cosines within 1e-3 of the float32 ones
+    texts = [c.text[s - c.start : e - c.start] for c in data.chunks[:5] for s, e in c.sentences]
+    full = embedder.encode(texts)
+    np.testing.assert_allclose(
+        loaded.sentence_vectors[: len(texts)].astype(np.float32) @ full[0],
+        full @ full[0],
+        atol=1e-3,
+    )
+
+
+def test_format_1_index_is_rebuilt_with_a_clear_message(
+    docs_dir: Path, tmp_path: Path, embedder: Embedder, caplog: pytest.LogCaptureFixture
+) -> None:
+    ix = tmp_path / "ix"
+    _build(docs_dir, ix, embedder)
+    manifest = current_version(ix) / "manifest.json"
+    raw = json.loads(manifest.read_text())
+    manifest.write_text(json.dumps(raw | {"format_version": 1}))
+    with pytest.raises(IndexMismatchError, match=r"has format 1 .* reads format 2 and rebuilds"):
+        read_index(ix)
+    report = Engine(EngineConfig(docs_dir, ix), embedder).open()
+    assert report is not None and report.full_rebuild
+    assert "has format 1" in caplog.text and "rebuilding" in caplog.text
+    assert read_index(ix).sentence_vectors.dtype == np.float16
+
+
+def test_float32_vectors_under_format_2_are_inconsistent(
+    docs_dir: Path, tmp_path: Path, embedder: Embedder
+) -> None:
+    ix = tmp_path / "ix"
+    data, _ = _build(docs_dir, ix, embedder)
+    version = current_version(ix)
+    np.save(version / "sentence_vectors.npy", data.sentence_vectors.astype(np.float32))
+    manifest = json.loads((version / "manifest.json").read_text())
+    manifest["checksums"]["sentence_vectors.npy"] = hashlib.sha256(
+        (version / "sentence_vectors.npy").read_bytes()
+    ).hexdigest()
+    (version / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(IndexCorruptError, match="inconsistent"):
+        read_index(ix)
 
 
 def test_incremental_reindex(docs_dir: Path, tmp_path: Path, embedder: Embedder) -> None:
