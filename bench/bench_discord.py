@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the fakediscord package lives with the tests
 
 from fakediscord import FakeDiscord  # noqa: E402
+from measure import pct, rss_mib  # noqa: E402
 
 from bot.discord_app.bot import AskdocsBot  # noqa: E402
 from bot.shared.settings import Settings  # noqa: E402
@@ -57,16 +58,6 @@ QUESTIONS = [
     "How do I bake bread?",
     "Who is the president of Russia?",
 ]
-
-
-def rss_mib() -> float:
-    with open("/proc/self/status") as fh:
-        return next(int(line.split()[1]) for line in fh if line.startswith("VmRSS:")) / 1024
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 async def ask_once(fake: FakeDiscord, question: str) -> tuple[float, float]:

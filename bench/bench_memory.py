@@ -35,6 +35,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from measure import rss_mib
+
 ROOT = Path(__file__).resolve().parent.parent
 ASKDOCS = Path(sys.executable).parent / "askdocs"
 EVAL = ROOT / "tests" / "data" / "article_eval.jsonl"
@@ -43,11 +45,6 @@ EVAL = ROOT / "tests" / "data" / "article_eval.jsonl"
 def load_questions() -> list[str]:
     with open(EVAL, encoding="utf-8") as fh:
         return [json.loads(line)["q"] for line in fh if line.strip()]
-
-
-def rss_mib() -> float:
-    with open("/proc/self/status") as fh:
-        return next(int(line.split()[1]) for line in fh if line.startswith("VmRSS:")) / 1024
 
 
 def thread_cpu() -> dict[int, float]:

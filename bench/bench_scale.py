@@ -44,6 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # external data lookups live with the tests
 
 from external import _ar_members, cache_dir, debian_faq_dir  # noqa: E402
+from measure import pct, rss_mib  # noqa: E402
 
 ASKDOCS = Path(sys.executable).parent / "askdocs"
 QUESTIONS = ROOT / "tests" / "data" / "debian_faq_eval.jsonl"
@@ -105,16 +106,6 @@ def stream(texts: dict[str, str]) -> Iterator[tuple[str, str]]:
     for k in itertools.count():
         for name in names:
             yield f"v{k:03d}-{name}", variant(texts[name], k)
-
-
-def rss_mib() -> float:
-    with open("/proc/self/status") as fh:
-        return next(int(line.split()[1]) for line in fh if line.startswith("VmRSS:")) / 1024
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def timed_child(args: list[str]) -> tuple[float, float, str]:
