@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 from index.models import Answer
 from index.normalize import fold
@@ -111,11 +111,10 @@ class EvalReport:
         )
 
 
-class Answerer:
+class Answerer(Protocol):
     """Anything that answers a batch of questions (the engine, a retriever)."""
 
-    def answer_many(self, questions: Sequence[str], top_k: int | None = None) -> list[Answer]:
-        raise NotImplementedError
+    def answer_many(self, questions: Sequence[str], top_k: int | None = None) -> list[Answer]: ...
 
 
 def load_cases(path: Path, split: str | None = None) -> list[EvalCase]:
