@@ -32,6 +32,7 @@ from index.errors import (
 )
 from index.loaders import DEFAULT_MAX_BYTES, ONLY_HEADINGS, SUPPORTED_SUFFIXES, load_data
 from index.models import Answer, BuildReport, DocumentInfo, LoadedDocument
+from index.passages import MemoryStore
 from index.retriever import RetrievalSettings, Retriever, check_question
 from index.store import HNSW_THRESHOLD, current_version, read_index
 
@@ -188,7 +189,7 @@ class Engine:
                     log.warning("another build is running: answering from the current index")
                 except IndexWriteError as exc:  # e.g. a read-only index folder
                     log.warning("%s: answering from the index as it was built", exc)
-        self._retriever = Retriever(data, self.embedder, cfg.retrieval)
+        self._retriever = Retriever(MemoryStore(data), self.embedder, cfg.retrieval)
         return None
 
     def reindex(self, *, full: bool = False, progress: Progress | None = None) -> BuildReport:
@@ -206,7 +207,7 @@ class Engine:
                 max_doc_bytes=cfg.max_doc_bytes,
                 progress=progress,
             )
-            self._retriever = Retriever(built.data, self.embedder, cfg.retrieval)
+            self._retriever = Retriever(MemoryStore(built.data), self.embedder, cfg.retrieval)
             return built.report
         finally:
             self._build_lock.release()

@@ -1,47 +1,114 @@
-"""BM25 keyword scoring (bm25s, English stemming and stop words)."""
+"""BM25 keyword scoring (Lucene's variant, English stemming and stop words).
+
+The same numbers are computed by every passage store: a passage's BM25 score for a query is
+the sum, over the query's terms (repeats count again), of ``idf(term) * weight(term, passage)``
+where ``weight = tf / (tf + K1 * (1 - B + B * length / average_length))`` and
+``idf = log(1 + (N - df + 0.5) / (df + 0.5))``. Weights are float32 and precomputed per
+passage (:meth:`LexicalIndex.passage_weights`), so a database can hold them beside the text
+and score exactly as the in-memory index does.
+"""
 
 from __future__ import annotations
 
-import logging
+import math
+import re
 import threading
+from collections import Counter
 from collections.abc import Sequence
 
-import bm25s
 import numpy as np
 import Stemmer
-from bm25s.tokenization import Tokenizer
+from bm25s.stopwords import STOPWORDS_EN
 
-log = logging.getLogger(__name__)
+K1 = 1.5
+B = 0.75
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")
+_STOP = frozenset(STOPWORDS_EN)
+
+
+class Tokenizer:
+    """Lowercased word tokens of at least two characters, stop words dropped, stemmed."""
+
+    def __init__(self) -> None:
+        self._stemmer = Stemmer.Stemmer("english")
+        self._lock = threading.Lock()  # PyStemmer objects are not thread-safe
+
+    def __call__(self, text: str) -> list[str]:
+        words = [w for w in _TOKEN.findall(text.lower()) if w not in _STOP]
+        with self._lock:
+            return list(self._stemmer.stemWords(words))
+
+
+def idf(size: int, df: int) -> float:
+    return math.log(1 + (size - df + 0.5) / (df + 0.5))
 
 
 class LexicalIndex:
-    """BM25 over a fixed list of texts; ``scores(query)`` has one score per text (0 = no match)."""
+    """BM25 over a fixed list of texts; ``scores(query)`` has one score per text (0 = no match).
+
+    Invariant: ``scores(q)[i] == score_of(query_idf(q), *passage_weights()[i])``.
+    """
 
     def __init__(self, texts: Sequence[str]) -> None:
-        self._size = len(texts)
-        self._lock = threading.Lock()
-        self._tokenizer = Tokenizer(stemmer=Stemmer.Stemmer("english"), stopwords="en")
-        self._bm25 = bm25s.BM25()
-        if texts:
-            ids = self._tokenizer.tokenize(list(texts), return_as="ids", show_progress=False)
-            self._bm25.index(ids, show_progress=False)
-        self._empty_id = self._tokenizer.get_vocab_dict().get("", -1) if texts else -1
-
-    def terms(self, texts: Sequence[str]) -> list[frozenset[int]]:
-        """Stemmed, stop-word-free term ids of each text (terms unknown to the index dropped)."""
-        if not self._size or not texts:
-            return [frozenset() for _ in texts]
-        with self._lock:
-            ids = self._tokenizer.tokenize(
-                list(texts), return_as="ids", update_vocab=False, show_progress=False
+        self.tokenize = Tokenizer()
+        self.size = len(texts)
+        counts = [Counter(self.tokenize(t)) for t in texts]
+        lengths = np.array([sum(c.values()) for c in counts], dtype=np.float64)
+        self.average_length = float(lengths.mean()) if self.size else 0.0
+        self.df: Counter[str] = Counter()
+        for c in counts:
+            self.df.update(c.keys())
+        ids: dict[str, list[int]] = {}
+        weights: dict[str, list[float]] = {}
+        for i, c in enumerate(counts):
+            norm = (
+                K1 * (1 - B + B * lengths[i] / self.average_length) if self.average_length else K1
             )
-        return [frozenset(i for i in row if i != self._empty_id) for row in ids]
+            for t, tf in c.items():
+                ids.setdefault(t, []).append(i)
+                weights.setdefault(t, []).append(tf / (tf + norm))
+        self._postings = {
+            t: (np.array(ids[t], dtype=np.int64), np.array(weights[t], dtype=np.float32))
+            for t in ids
+        }
+
+    def idf(self, term: str) -> float:
+        return idf(self.size, self.df.get(term, 0))
+
+    def passage_weights(self) -> list[tuple[tuple[str, ...], np.ndarray]]:
+        """Each passage's distinct terms (sorted) and their BM25 weights (float32), in order."""
+        rows: list[list[tuple[str, float]]] = [[] for _ in range(self.size)]
+        for term, (ids, w) in self._postings.items():
+            for i, wt in zip(ids.tolist(), w.tolist(), strict=True):
+                rows[i].append((term, wt))
+        out = []
+        for row in rows:
+            row.sort()
+            out.append(
+                (tuple(t for t, _ in row), np.array([wt for _, wt in row], dtype=np.float32))
+            )
+        return out
+
+    def query_idf(self, query: str) -> list[tuple[str, float]]:
+        """The query's known terms, in order and with repeats, each with its idf."""
+        return [(t, self.idf(t)) for t in self.tokenize(query) if t in self.df]
 
     def scores(self, query: str) -> np.ndarray:
-        if not self._size:
-            return np.zeros(0, dtype=np.float32)
-        with self._lock:
-            ids = self._tokenizer.tokenize(
-                [query], return_as="ids", update_vocab=False, show_progress=False
-            )[0]
-            return np.asarray(self._bm25.get_scores(ids), dtype=np.float32)
+        out = np.zeros(self.size, dtype=np.float32)
+        for term, weight in self.query_idf(query):
+            ids, w = self._postings[term]
+            out[ids] += np.float32(weight) * w
+        return out
+
+
+def score_of(
+    query_idf: Sequence[tuple[str, float]], terms: Sequence[str], weights: np.ndarray
+) -> float:
+    """One passage's BM25 score from its stored terms and weights (see the module doc)."""
+    at = {t: i for i, t in enumerate(terms)}
+    total = np.float32(0.0)
+    for term, weight in query_idf:
+        i = at.get(term)
+        if i is not None:
+            total += np.float32(weight) * weights[i]
+    return float(total)

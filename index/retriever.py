@@ -10,14 +10,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from index.answer_types import AnswerType, fits, question_type
-from index.chunking import HEADING_SEPARATOR
 from index.embedding import Embedder
 from index.errors import QuestionError
-from index.lexical import LexicalIndex
 from index.models import Answer, Chunk, DocumentInfo, Evidence, Passage
 from index.normalize import fold
-from index.store import IndexData
-from index.terms import TermCounter
+from index.passages import Candidates, PassageStore
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +48,8 @@ class RetrievalSettings:
 
 @dataclass(frozen=True, slots=True)
 class _Scored:
-    chunk: int
+    row: int  # in the Candidates batch
+    chunk: int  # passage id in the store
     relevance: float  # max of the chunk, best-sentence and heading cosines
     fused: float
 
@@ -73,30 +71,15 @@ class Retriever:
     """Answers questions from one loaded index. Thread-safe for concurrent ``answer`` calls."""
 
     def __init__(
-        self, data: IndexData, embedder: Embedder, settings: RetrievalSettings | None = None
+        self, store: PassageStore, embedder: Embedder, settings: RetrievalSettings | None = None
     ) -> None:
-        self.data = data
+        self.store = store
         self.embedder = embedder
         self.settings = settings or RetrievalSettings()
-        texts = [_lexical_text(c) for c in data.chunks]
-        self._lexical = LexicalIndex(texts)
-        self._terms = TermCounter(texts)
-        self._chunk_terms = self._terms.terms_of(texts)
-        self._sentence_terms = self._terms.terms_of(
-            [c.text[s - c.start : e - c.start] for c in data.chunks for s, e in c.sentences]
-        )
-        self._lead = np.array(
-            [
-                i == 0
-                or (c.source, c.heading) != (data.chunks[i - 1].source, data.chunks[i - 1].heading)
-                for i, c in enumerate(data.chunks)
-            ],
-            dtype=np.float32,
-        )
 
     @property
     def documents(self) -> tuple[DocumentInfo, ...]:
-        return self.data.manifest.documents
+        return self.store.documents
 
     def answer(self, question: str, top_k: int | None = None) -> Answer:
         return self.answer_many([question], top_k)[0]
@@ -113,19 +96,21 @@ class Retriever:
 
     def _answer(self, question: str, qvec: np.ndarray, top_k: int) -> Answer:
         query = fold(question)
-        ranked = self._rank(query, qvec)
+        terms = self.store.terms
+        qterms = terms.terms_of([query])[0]
+        found = self.store.candidates(query, qvec, self.settings.candidates)
+        ranked = self._rank(found, qterms, qvec)
         if not ranked:
             return Answer(question, True, 0.0, "", ())
-        chosen = _diverse(ranked, self.data.chunks, top_k)
-        qterms = self._terms.terms_of([query])[0]
+        chosen = _diverse(ranked, found.chunks, top_k)
         kind = question_type(query)
-        highlights, evidence = self._pick(chosen[0], qvec, qterms, kind)
-        evidence = judge(replace(evidence, unknown=self._terms.unknown_share(query)), self.settings)
+        highlights, evidence = self._pick(found, chosen[0], qvec, qterms, kind)
+        evidence = judge(replace(evidence, unknown=terms.unknown_share(query)), self.settings)
         confidence = min(evidence.on_topic, evidence.answered)
         abstained = confidence < self.settings.min_confidence
         total = sum(self.settings.weights) or 1.0
         passages = tuple(
-            self._passage(s, total, highlights if i == 0 and not abstained else ())
+            self._passage(found, s, total, highlights if i == 0 and not abstained else ())
             for i, s in enumerate(chosen)
         )
         text = "" if abstained else passages[0].highlighted_text
@@ -133,6 +118,7 @@ class Retriever:
 
     def _pick(
         self,
+        found: Candidates,
         scored: _Scored,
         qvec: np.ndarray,
         qterms: frozenset[str],
@@ -143,17 +129,18 @@ class Retriever:
         Each sentence scores its cosine with the question plus weighted shares of the
         question's words it holds and of whether it holds the kind of answer asked for; the
         best one is picked with a neighbour scoring within ``highlight_margin``."""
-        chunk = self.data.chunks[scored.chunk]
-        lo, hi = self.data.sentence_offsets[scored.chunk : scored.chunk + 2]
-        support = self._terms.support(qterms, self._chunk_terms[scored.chunk])
-        if hi <= lo or not chunk.display_sentences:
+        row = scored.row
+        chunk = found.chunks[row]
+        terms = self.store.terms
+        support = terms.support(qterms, found.chunk_terms[row])
+        if not chunk.sentences or not chunk.display_sentences:
             return (), Evidence(scored.relevance, 0.0, support, 0.0, kind, kind is None)
-        sims = self.data.sentence_vectors[lo:hi] @ qvec
+        sims = found.sentence_vectors[row] @ qvec
         w_support, w_fit = self.settings.sentence_weights
         fit = np.array(
             [fits(kind, chunk.text[s - chunk.start : e - chunk.start]) for s, e in chunk.sentences]
         )
-        held = np.array([self._terms.support(qterms, t) for t in self._sentence_terms[lo:hi]])
+        held = np.array([terms.support(qterms, t) for t in found.sentence_terms[row]])
         scores = sims + w_support * held + (w_fit * fit if kind else 0.0)
         picked = _pick_sentences(scores, self.settings.highlight_margin)
         best = picked[0] if len(picked) == 1 else max(picked, key=lambda i: scores[i])
@@ -167,56 +154,48 @@ class Retriever:
         )
         return tuple(chunk.display_sentences[i] for i in picked), evidence
 
-    def features(self, query: str, qvec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Candidate chunk ids and their ranking features, one row per candidate:
-        dense chunk cosine, best sentence cosine, heading cosine, BM25 scaled to [0, 1] by the
-        best candidate's score, 1 if the chunk opens its section, and the largest share of the
-        question's (stemmed, non-stop-word) terms that one of its sentences holds."""
-        data = self.data
-        k = min(self.settings.candidates, len(data.chunks))
-        _, dense_ids = data.faiss_index.search(qvec[None, :].astype(np.float32), k)
-        lexical = self._lexical.scores(query)
-        lex_ids = np.argsort(-lexical, kind="stable")[:k]
-        ids = np.array(
-            sorted(
-                {int(i) for i in dense_ids[0] if i >= 0}
-                | {int(i) for i in lex_ids if lexical[i] > 0}
-            ),
-            dtype=np.int64,
-        )
-        feats = np.zeros((len(ids), 6), dtype=np.float32)
-        qterms = self._terms.terms_of([query])[0]
-        feats[:, 0] = data.chunk_vectors[ids] @ qvec
-        feats[:, 2] = data.heading_vectors[ids] @ qvec
-        top_lex = float(lexical[ids].max()) if len(ids) else 0.0
+    @staticmethod
+    def features(found: Candidates, qterms: frozenset[str], qvec: np.ndarray) -> np.ndarray:
+        """Ranking features, one row per candidate: dense chunk cosine, best sentence cosine,
+        heading cosine, BM25 scaled to [0, 1] by the best candidate's score, 1 if the chunk
+        opens its section, and the largest share of the question's (stemmed, non-stop-word)
+        terms that one of its sentences holds."""
+        feats = np.zeros((len(found), 6), dtype=np.float32)
+        if not len(found):
+            return feats
+        feats[:, 0] = found.chunk_vectors @ qvec
+        feats[:, 2] = found.heading_vectors @ qvec
+        top_lex = float(found.lexical.max())
         if top_lex > 0:
-            feats[:, 3] = lexical[ids] / top_lex
-        feats[:, 4] = self._lead[ids]
-        for row, c in enumerate(ids):
-            lo, hi = data.sentence_offsets[c], data.sentence_offsets[c + 1]
-            if hi > lo:
-                feats[row, 1] = float((data.sentence_vectors[lo:hi] @ qvec).max())
+            feats[:, 3] = found.lexical / top_lex
+        feats[:, 4] = found.lead
+        for row, vectors in enumerate(found.sentence_vectors):
+            if len(vectors):
+                feats[row, 1] = float((vectors @ qvec).max())
                 if qterms:
-                    held = max(len(qterms & t) for t in self._sentence_terms[lo:hi])
+                    held = max(len(qterms & t) for t in found.sentence_terms[row])
                     feats[row, 5] = held / len(qterms)
-        return ids, feats
+        return feats
 
-    def _rank(self, query: str, qvec: np.ndarray) -> list[_Scored]:
-        if not self.data.chunks:
-            return []
-        ids, feats = self.features(query, qvec)
+    def _rank(self, found: Candidates, qterms: frozenset[str], qvec: np.ndarray) -> list[_Scored]:
+        feats = self.features(found, qterms, qvec)
         fused = feats @ np.asarray(self.settings.weights, dtype=np.float32)
         relevance = feats[:, :3].max(axis=1)
         scored = [
-            _Scored(int(c), float(relevance[row]), float(fused[row])) for row, c in enumerate(ids)
+            _Scored(row, int(found.ids[row]), float(relevance[row]), float(fused[row]))
+            for row in range(len(found))
         ]
         scored.sort(key=lambda s: (-s.fused, s.chunk))
         return scored
 
+    @staticmethod
     def _passage(
-        self, scored: _Scored, total_weight: float, highlights: tuple[tuple[int, int], ...]
+        found: Candidates,
+        scored: _Scored,
+        total_weight: float,
+        highlights: tuple[tuple[int, int], ...],
     ) -> Passage:
-        chunk = self.data.chunks[scored.chunk]
+        chunk = found.chunks[scored.row]
         return Passage(
             source=chunk.source,
             heading=chunk.heading,
@@ -243,10 +222,6 @@ def _logistic(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
-def _lexical_text(chunk: Chunk) -> str:
-    return HEADING_SEPARATOR.join(chunk.heading) + "\n" + chunk.text
-
-
 def _pick_sentences(scores: np.ndarray, margin: float) -> list[int]:
     """The best-scoring sentence, plus a neighbour that scores within ``margin`` of it."""
     best = int(np.argmax(scores))
@@ -262,8 +237,8 @@ def _diverse(ranked: list[_Scored], chunks: tuple[Chunk, ...], top_k: int) -> li
     """Top passages, skipping ones that mostly repeat an already chosen passage."""
     chosen: list[_Scored] = []
     for s in ranked:
-        c = chunks[s.chunk]
-        if any(_overlap(c, chunks[o.chunk]) > 0.5 for o in chosen):
+        c = chunks[s.row]
+        if any(_overlap(c, chunks[o.row]) > 0.5 for o in chosen):
             continue
         chosen.append(s)
         if len(chosen) == top_k:

@@ -133,7 +133,7 @@ def test_whole_thoughts(article_engine: Engine, question: str, expected: str) ->
 
 def test_chunks_fit_the_model_window(debian_engine: Engine, embedder: Embedder) -> None:
     """Measured with the real tokenizer: nothing the index embeds is ever truncated."""
-    chunks = debian_engine.retriever.data.chunks
+    chunks = debian_engine.retriever.store.data.chunks
     longest = max(embedder.count_tokens(embedding_text(c)) for c in chunks)
     print(f"\nlongest embedded chunk: {longest} of {embedder.max_tokens} tokens")
     assert longest <= embedder.max_tokens

@@ -10,6 +10,7 @@ import pytest
 
 from index.answer_types import fits, question_type
 from index.models import Chunk, Evidence
+from index.passages import MemoryStore
 from index.retriever import (
     RetrievalSettings,
     Retriever,
@@ -38,13 +39,13 @@ def chunk(start: int, end: int, source: str = "a.txt") -> Chunk:
 )
 def test_overlapping_passages_are_dropped(spans: list[tuple], kept: list[int]) -> None:
     chunks = tuple(chunk(*s) for s in spans)
-    ranked = [_Scored(i, 0.5, 1.0 - i / 10) for i in range(len(chunks))]
+    ranked = [_Scored(i, i, 0.5, 1.0 - i / 10) for i in range(len(chunks))]
     assert [s.chunk for s in _diverse(ranked, chunks, top_k=3)] == kept
 
 
 def test_top_k_limits_passages() -> None:
     chunks = tuple(chunk(i * 100, i * 100 + 50) for i in range(5))
-    ranked = [_Scored(i, 0.5, 1.0) for i in range(5)]
+    ranked = [_Scored(i, i, 0.5, 1.0) for i in range(5)]
     assert len(_diverse(ranked, chunks, top_k=2)) == 2
 
 
@@ -150,5 +151,5 @@ def test_empty_index_refuses_without_passages() -> None:
     empty = np.zeros((0, DIM), np.float32)
     manifest = Manifest("fake", DIM, {}, (), "now", {}, "flat", 0, 0)
     data = IndexData(manifest, (), empty, empty, sentence_offsets(()), empty, build_faiss(empty))
-    answer = Retriever(data, FakeEmbedder()).answer("Anything there?")  # type: ignore[arg-type]
+    answer = Retriever(MemoryStore(data), FakeEmbedder()).answer("Anything there?")  # type: ignore[arg-type]
     assert answer.abstained and answer.passages == () and answer.text == ""
