@@ -86,3 +86,68 @@ def test_settings_defaults_are_the_engines() -> None:
 
     engine, settings = EngineConfig(), Settings(_env_file=None)
     assert settings.engine_config() == engine
+
+
+@pytest.mark.parametrize(
+    ("count", "ids", "expected"),
+    [
+        (None, None, (None, None)),
+        ("2", None, (2, None)),
+        ("2", "0,1", (2, [0, 1])),
+        ("4", "3", (4, [3])),
+        ("4", " 2 , 0 ", (4, [2, 0])),
+        ("1", "0", (1, [0])),
+    ],
+)
+def test_shard_settings(
+    count: str | None,
+    ids: str | None,
+    expected: tuple[int | None, list[int] | None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in (("ASKDOCS_SHARD_COUNT", count), ("ASKDOCS_SHARD_IDS", ids)):
+        if value is not None:
+            monkeypatch.setenv(name, value)
+    settings = Settings(_env_file=None)
+    assert (settings.shard_count, settings.shard_ids) == expected
+
+
+OUT_OF_RANGE = (
+    "invalid setting ASKDOCS_SHARD_IDS must be between 0 and 1 (ASKDOCS_SHARD_COUNT is 2)"
+)
+
+
+@pytest.mark.parametrize(
+    ("count", "ids", "message"),
+    [
+        (None, "0", "invalid setting ASKDOCS_SHARD_IDS needs ASKDOCS_SHARD_COUNT"),
+        ("2", "2", f"{OUT_OF_RANGE}, not 2"),
+        ("2", "0,-1", f"{OUT_OF_RANGE}, not -1"),
+        ("3", "1,1", "invalid setting ASKDOCS_SHARD_IDS lists shard 1 twice"),
+        ("2", ",", "invalid setting ASKDOCS_SHARD_IDS lists no shard"),
+        ("2", "one", "invalid setting ASKDOCS_SHARD_IDS: Input should be a valid integer"),
+        (
+            "0",
+            None,
+            "invalid setting ASKDOCS_SHARD_COUNT: Input should be greater than or equal to 1",
+        ),
+        ("two", None, "invalid setting ASKDOCS_SHARD_COUNT: Input should be a valid integer"),
+    ],
+)
+def test_bad_shard_settings_are_one_line_errors(
+    count: str | None,
+    ids: str | None,
+    message: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bot.terminal.cli import main
+
+    for name, value in (("ASKDOCS_SHARD_COUNT", count), ("ASKDOCS_SHARD_IDS", ids)):
+        if value is not None:
+            monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError):
+        Settings(_env_file=None)
+    assert main(["index"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"askdocs: error: {message}") and err.count("\n") == 1

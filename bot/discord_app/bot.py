@@ -1,4 +1,4 @@
-"""``AskdocsBot``: the ``commands.Bot`` given the settings and an opened engine."""
+"""``AskdocsBot``: the ``commands.AutoShardedBot`` given the settings and an opened engine."""
 
 from __future__ import annotations
 
@@ -38,10 +38,13 @@ EXTENSIONS = (
 NOTICE_SECONDS = 10.0  # cooldown notices under mentions delete themselves after this
 
 
-class AskdocsBot(commands.Bot):
+class AskdocsBot(commands.AutoShardedBot):
     """Slash commands, mentions and answer channels over an opened :class:`Engine`.
 
-    ``engine`` may be None only to sync commands (nothing is answered then).
+    ``engine`` may be None only to sync commands (nothing is answered then). Always an
+    ``AutoShardedBot``: with ``ASKDOCS_SHARD_COUNT`` (and ``ASKDOCS_SHARD_IDS``) it runs the
+    given shards, so several processes can share the guilds; without them it runs the number
+    of shards Discord recommends (one for all but very large bots) in this process.
     """
 
     def __init__(
@@ -61,6 +64,8 @@ class AskdocsBot(commands.Bot):
             intents=intents,
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
+            shard_count=settings.shard_count,
+            shard_ids=settings.shard_ids,
         )
         self.settings = settings
         self._engine = engine
@@ -99,12 +104,22 @@ class AskdocsBot(commands.Bot):
 
     async def on_ready(self) -> None:
         log.info(
-            "connected as %s (id %s) to %d guild(s); message content intent %s",
+            "connected as %s (id %s) to %d guild(s) on %s; message content intent %s",
             self.user,
             self.user.id if self.user else "?",
             len(self.guilds),
+            self.shards_text(),
             "on" if self.intents.message_content else "off",
         )
+
+    async def on_shard_ready(self, shard_id: int) -> None:
+        log.debug("shard %d of %s ready", shard_id, self.shard_count)
+
+    def shards_text(self) -> str:
+        """The shards this process runs, e.g. ``shard 1 of 2`` or ``shards 0, 1 of 4``."""
+        ids = list(self.shard_ids or range(self.shard_count or 1))
+        label = "shard" if len(ids) == 1 else "shards"
+        return f"{label} {', '.join(map(str, ids))} of {self.shard_count or 1}"
 
     async def on_message(self, message: discord.Message, /) -> None:
         """No prefix commands: the cogs listen to messages themselves."""

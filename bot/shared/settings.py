@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     followup_turns: int = Field(3, ge=0, le=20)
     followup_minutes: float = Field(30.0, gt=0.0, le=7 * 24 * 60)
     followup_conversations: int = Field(1000, ge=1, le=100_000)
+    # sharding: several processes share the guilds (None = the shards Discord recommends)
+    shard_count: int | None = Field(None, ge=1)
+    shard_ids: Annotated[list[int] | None, NoDecode] = None
 
     # question log (askdocs report, /insights): off by default
     question_log: bool = False
@@ -78,7 +81,9 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
-    @field_validator("answer_channel_ids", "admin_user_ids", "admin_role_ids", mode="before")
+    @field_validator(
+        "answer_channel_ids", "admin_user_ids", "admin_role_ids", "shard_ids", mode="before"
+    )
     @classmethod
     def _split_ids(cls, value: object) -> object:
         """Accept ``"1, 2 3"`` (commas and/or spaces) as well as a list."""
@@ -93,6 +98,28 @@ class Settings(BaseSettings):
             self.engine_config()
         except ConfigError as exc:
             raise ValueError(f"{env_name(exc.field)} {exc.reason}") from exc
+        return self
+
+    @model_validator(mode="after")
+    def _shards_fit(self) -> Settings:
+        """Shard ids need the shard count and lie in 0..count-1, each once."""
+        ids, count = self.shard_ids, self.shard_count
+        if ids is None:
+            return self
+        if count is None:
+            raise ValueError(
+                "ASKDOCS_SHARD_IDS needs ASKDOCS_SHARD_COUNT (the total number of shards)"
+            )
+        if not ids:
+            raise ValueError("ASKDOCS_SHARD_IDS lists no shard (leave it unset to run them all)")
+        if bad := [i for i in ids if not 0 <= i < count]:
+            raise ValueError(
+                f"ASKDOCS_SHARD_IDS must be between 0 and {count - 1} "
+                f"(ASKDOCS_SHARD_COUNT is {count}), not {bad[0]}"
+            )
+        if len(set(ids)) != len(ids):
+            repeated = next(i for i in ids if ids.count(i) > 1)
+            raise ValueError(f"ASKDOCS_SHARD_IDS lists shard {repeated} twice")
         return self
 
     def engine_config(self) -> EngineConfig:
