@@ -118,6 +118,12 @@ class MemoryStore:
     def terms(self) -> TermCounter:
         return self._terms
 
+    def chunk_terms(self, i: int) -> frozenset[str]:
+        return self._chunk_terms[i]
+
+    def sentence_terms(self, i: int) -> tuple[frozenset[str], ...]:
+        return self._sentence_terms[i]
+
     def candidates(self, query: str, qvec: np.ndarray, k: int) -> Candidates:
         data = self.data
         k = min(k, len(data.chunks))

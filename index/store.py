@@ -215,7 +215,7 @@ def read_index(
             raise IndexCorruptError(f"{path} is damaged (checksum)")
     try:
         with open(version / "chunks.jsonl", encoding="utf-8") as fh:
-            chunks = tuple(_chunk_from_json(json.loads(line)) for line in fh)
+            chunks = tuple(chunk_from_json(json.loads(line)) for line in fh)
         chunk_vectors = _mapped(version / "chunk_vectors.npy")
         sentence_vectors = _mapped(version / "sentence_vectors.npy")
         heading_vectors = _mapped(version / "heading_vectors.npy")
@@ -256,15 +256,21 @@ def _read_manifest(version: Path) -> Manifest:
                 f"newer askdocs built it); this askdocs reads format {FORMAT_VERSION} and "
                 "rebuilds it"
             )
-        raw["documents"] = tuple(DocumentInfo(**d) for d in raw["documents"])
-        return Manifest(**raw)
+        return manifest_from_dict(raw)
     except FileNotFoundError as exc:
         raise IndexCorruptError(f"{path} is missing") from exc
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise IndexCorruptError(f"{path} is damaged ({exc})") from exc
 
 
-def _chunk_from_json(raw: dict[str, Any]) -> Chunk:
+def manifest_from_dict(raw: dict[str, Any]) -> Manifest:
+    """A Manifest from its JSON form (``dataclasses.asdict`` of one)."""
+    raw = dict(raw)
+    raw["documents"] = tuple(DocumentInfo(**d) for d in raw["documents"])
+    return Manifest(**raw)
+
+
+def chunk_from_json(raw: dict[str, Any]) -> Chunk:
     return Chunk(
         source=raw["source"],
         heading=tuple(raw["heading"]),

@@ -64,9 +64,27 @@ class TermCounter:
         self.df: Counter[str] = Counter()
         for terms in self.terms_of(texts):
             self.df.update(terms)
-        self._words = frozenset(w for t in texts for w in content_words(t))
+        self._set_words(frozenset(w for t in texts for w in content_words(t)))
+
+    @classmethod
+    def from_stats(cls, size: int, df: dict[str, int], words: frozenset[str]) -> TermCounter:
+        """The counter of ``size`` texts whose stemmed terms have document frequencies
+        ``df`` and whose content words are ``words`` (as a store saved them)."""
+        counter = cls([])
+        counter.size = size
+        counter.df = Counter(df)
+        counter._set_words(words)
+        return counter
+
+    @property
+    def words(self) -> frozenset[str]:
+        """Every content word the texts use (unstemmed)."""
+        return self._words
+
+    def _set_words(self, words: frozenset[str]) -> None:
+        self._words = words
         self._by_initial: dict[str, list[str]] = {}
-        for w in self._words:
+        for w in sorted(words):
             self._by_initial.setdefault(w[0], []).append(w)
 
     def terms_of(self, texts: Sequence[str]) -> list[frozenset[str]]:

@@ -1,0 +1,195 @@
+"""Passages in PostgreSQL with pgvector: a reader (:class:`PgStore`) per published version.
+
+Each version of a knowledge base is one table ``askdocs_p_<version>`` (written by
+``index.pg_versions``): one row per passage with its chunk (JSON), its vector (``vector``,
+HNSW index, cosine), heading and sentence vectors (float16 bytes), content terms, BM25 terms
+and weights and a ``tsvector`` of those terms (GIN index). A second table
+``askdocs_p_<version>_terms`` holds the vocabulary: document frequencies of content terms
+(kind ``c``) and of BM25 terms (``l``), and the content words (``w``).
+
+A question costs one round trip: PostgreSQL finds the nearest passages (HNSW) and the best
+BM25 matches (full-text search picks the rows, the stored weights score them, exactly as
+``index.lexical`` does), and returns the candidates' rows. Scoring, answer picking and
+refusal then run in ``index.retriever`` as for the embedded store, so both give the same
+answers for the same documents. Only the vocabulary is held in this process.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import psycopg
+from pgvector.psycopg import register_vector
+from psycopg import sql
+
+from index.errors import DatabaseError
+from index.lexical import Tokenizer, idf, score_of
+from index.models import DocumentInfo
+from index.passages import Candidates
+from index.pg import connect, describe, one_line
+from index.store import COMPACT_DTYPE, Manifest, chunk_from_json
+from index.terms import TermCounter
+
+log = logging.getLogger(__name__)
+
+EF_SEARCH = 100
+"""HNSW candidates kept while searching (pgvector's ``hnsw.ef_search``; at least ``k``)."""
+POOL_SIZE = 4
+
+
+def table_name(version: str) -> str:
+    return f"askdocs_p_{version}"
+
+
+def tsquery(terms: list[str]) -> str:
+    """A tsquery literal matching any of ``terms`` (each quoted as one lexeme)."""
+    return " | ".join("'" + t.replace("\\", "\\\\").replace("'", "''") + "'" for t in terms)
+
+
+class Pool:
+    """A few connections for concurrent readers; one is borrowed per question."""
+
+    def __init__(self, url: str, size: int = POOL_SIZE) -> None:
+        self.url = url
+        self._idle: queue.LifoQueue[psycopg.Connection[Any]] = queue.LifoQueue()
+        self._slots = threading.Semaphore(size)
+        self._closed = False
+
+    def _open(self) -> psycopg.Connection[Any]:
+        conn = connect(self.url)
+        register_vector(conn)
+        conn.execute(sql.SQL("SET hnsw.ef_search = {}").format(sql.Literal(EF_SEARCH)))
+        return conn
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg.Connection[Any]]:
+        """A healthy connection; DatabaseError (one line) when the database cannot answer.
+        A connection that failed is dropped, so the next question reconnects."""
+        with self._slots:
+            try:
+                conn = self._idle.get_nowait()
+            except queue.Empty:
+                conn = self._open()
+            try:
+                yield conn
+            except psycopg.Error as exc:
+                conn.close()
+                raise DatabaseError(
+                    f"the database {describe(self.url)} failed: {one_line(exc, self.url)}"
+                ) from None
+            except BaseException:
+                conn.close()
+                raise
+            if self._closed or conn.closed:
+                conn.close()
+            else:
+                self._idle.put(conn)
+
+    def close(self) -> None:
+        self._closed = True
+        while True:
+            try:
+                self._idle.get_nowait().close()
+            except queue.Empty:
+                return
+
+
+class PgStore:
+    """One published version of a knowledge base, read from PostgreSQL."""
+
+    def __init__(self, pool: Pool, version: str, manifest: Manifest) -> None:
+        self.pool = pool
+        self.version = version
+        self.manifest = manifest
+        self._tokenize = Tokenizer()
+        self._table = sql.Identifier(table_name(version))
+        with pool.connection() as conn:
+            rows = conn.execute(
+                sql.SQL("SELECT kind, term, df FROM {}").format(
+                    sql.Identifier(table_name(version) + "_terms")
+                )
+            ).fetchall()
+        content = {t: df for k, t, df in rows if k == "c"}
+        self._lexical_df = {t: df for k, t, df in rows if k == "l"}
+        self._terms = TermCounter.from_stats(
+            manifest.chunk_count, content, frozenset(t for k, t, _ in rows if k == "w")
+        )
+
+    @property
+    def documents(self) -> tuple[DocumentInfo, ...]:
+        return self.manifest.documents
+
+    @property
+    def size(self) -> int:
+        return self.manifest.chunk_count
+
+    @property
+    def terms(self) -> TermCounter:
+        return self._terms
+
+    def candidates(self, query: str, qvec: np.ndarray, k: int) -> Candidates:
+        size = self.size
+        query_idf = [
+            (t, idf(size, self._lexical_df[t]))
+            for t in self._tokenize(query)
+            if t in self._lexical_df
+        ]
+        params: dict[str, Any] = {"q": np.asarray(qvec, dtype=np.float32), "k": k}
+        if query_idf:
+            params |= {
+                "terms": [t for t, _ in query_idf],
+                "idfs": [w for _, w in query_idf],
+                "tsq": tsquery(sorted({t for t, _ in query_idf})),
+            }
+            lexical = _LEXICAL
+        else:
+            lexical = sql.SQL("SELECT NULL::integer AS id WHERE false")
+        statement = _CANDIDATES.format(table=self._table, lexical=lexical.format(self._table))
+        with self.pool.connection() as conn:
+            rows = conn.execute(statement, params).fetchall()
+        return self._candidates(rows, query_idf)
+
+    def _candidates(self, rows: list[Any], query_idf: list[tuple[str, float]]) -> Candidates:
+        dim = self.manifest.dimension
+        chunks = tuple(chunk_from_json(r[1]) for r in rows)
+        return Candidates(
+            ids=np.array([r[0] for r in rows], dtype=np.int64),
+            chunks=chunks,
+            chunk_vectors=np.array([r[2].to_numpy() for r in rows], dtype=np.float32).reshape(-1, dim),
+            heading_vectors=np.array(
+                [np.frombuffer(r[3], dtype=COMPACT_DTYPE) for r in rows]
+            ).reshape(-1, dim),
+            sentence_vectors=tuple(
+                np.frombuffer(r[4], dtype=COMPACT_DTYPE).reshape(-1, dim) for r in rows
+            ),
+            chunk_terms=tuple(frozenset(r[5]) for r in rows),
+            sentence_terms=tuple(tuple(frozenset(s.split()) for s in r[6]) for r in rows),
+            lead=np.array([r[7] for r in rows], dtype=np.float32),
+            lexical=np.array(
+                [score_of(query_idf, r[8], np.array(r[9], dtype=np.float32)) for r in rows],
+                dtype=np.float32,
+            ),
+        )
+
+
+_LEXICAL = sql.SQL(
+    """SELECT p.id FROM {} AS p
+    CROSS JOIN LATERAL unnest(p.lex_terms, p.lex_weights) AS t(term, w)
+    JOIN unnest(%(terms)s::text[], %(idfs)s::real[]) AS q(term, idf) ON q.term = t.term
+    WHERE p.lexemes @@ %(tsq)s::tsquery
+    GROUP BY p.id ORDER BY sum(q.idf * t.w) DESC, p.id LIMIT %(k)s"""
+)
+_CANDIDATES = sql.SQL(
+    """WITH dense AS (SELECT id FROM {table} ORDER BY embedding <=> %(q)s LIMIT %(k)s),
+    lexical AS ({lexical})
+    SELECT id, chunk, embedding, heading_vector, sentence_vectors, chunk_terms,
+           sentence_terms, lead, lex_terms, lex_weights
+    FROM {table} WHERE id IN (SELECT id FROM dense UNION SELECT id FROM lexical)
+    ORDER BY id"""
+)

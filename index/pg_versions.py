@@ -1,0 +1,290 @@
+"""Versions of knowledge bases in PostgreSQL: publish, switch, follow, clean up.
+
+Tables: ``askdocs_versions`` (name, knowledge base, state building/ready/retired, manifest,
+times) and ``askdocs_current`` (the serving version of each knowledge base). A build
+writes a new version's tables (``index.pg_store``), then one transaction retires the old
+version, points ``askdocs_current`` at the new one and sends ``NOTIFY askdocs_versions``:
+every process that follows (:class:`VersionFollower`) switches without a restart. A
+process killed mid-build leaves a ``building`` version nobody points at; the next build
+drops it. Retired versions are dropped after a grace period, so a reader in another process
+finishes its questions on the version it holds.
+
+One build at a time across all processes: :func:`build_lock` holds a PostgreSQL advisory
+lock for the whole build (BuildInProgressError when another process holds it).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+import psycopg
+from pgvector.psycopg import register_vector
+from psycopg import sql
+
+from index.errors import BuildInProgressError, DatabaseError, IndexNotFoundError
+from index.passages import MemoryStore, leads
+from index.pg import connect, describe, one_line, require_vector
+from index.pg_store import table_name
+from index.store import COMPACT_DTYPE, Manifest, manifest_from_dict
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "askdocs_versions"
+LOCK_KEY = 7_241_318_001  # advisory lock: one build at a time
+SCHEMA_LOCK_KEY = 7_241_318_002
+GRACE_SECONDS = 300.0
+"""How long a retired version stays readable after a newer one became current."""
+HNSW_M = 16
+HNSW_EF_CONSTRUCTION = 64
+COPY_ROWS_PER_REPORT = 2000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS askdocs_versions (
+    name text PRIMARY KEY,
+    kb text NOT NULL,
+    state text NOT NULL CHECK (state IN ('building', 'ready', 'retired')),
+    manifest jsonb NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    retired_at timestamptz
+);
+CREATE TABLE IF NOT EXISTS askdocs_current (
+    kb text PRIMARY KEY,
+    version text NOT NULL REFERENCES askdocs_versions (name)
+);
+"""
+
+
+def ensure_schema(conn: psycopg.Connection[Any]) -> None:
+    """Create the version tables if missing (safe when several processes start at once)."""
+    require_vector(conn)
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK_KEY,))
+        conn.execute(_SCHEMA)
+
+
+def current(conn: psycopg.Connection[Any], kb: str) -> tuple[str, Manifest]:
+    """The serving version of ``kb`` and its manifest; IndexNotFoundError if none."""
+    row = conn.execute(
+        "SELECT v.name, v.manifest FROM askdocs_current c JOIN askdocs_versions v "
+        "ON v.name = c.version WHERE c.kb = %s",
+        (kb,),
+    ).fetchone()
+    if row is None:
+        raise IndexNotFoundError(f"no index for knowledge base {kb!r} in the database yet")
+    return row[0], manifest_from_dict(row[1])
+
+
+@contextmanager
+def build_lock(url: str) -> Iterator[psycopg.Connection[Any]]:
+    """Hold the cluster-wide build lock on a connection of its own (yielded for writing).
+    Raises BuildInProgressError when another process holds it. The lock ends with the
+    connection, so a killed builder never leaves it held."""
+    conn = connect(url)
+    try:
+        ensure_schema(conn)
+        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone()
+        if row is None or not row[0]:
+            raise BuildInProgressError(
+                "another process is building the index; try again when it has finished"
+            )
+        register_vector(conn)
+        yield conn
+    except psycopg.Error as exc:
+        raise DatabaseError(f"the database {describe(url)} failed: {one_line(exc, url)}") from None
+    finally:
+        conn.close()
+
+
+def publish(
+    conn: psycopg.Connection[Any],
+    kb: str,
+    store: MemoryStore,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> str:
+    """Write ``store`` as a new version of ``kb`` and make it current in one transaction
+    (call inside :func:`build_lock`). Returns the version name."""
+    collect_garbage(conn)
+    name = time.strftime("%Y%m%d%H%M%S", time.gmtime()) + secrets.token_hex(3)
+    manifest = asdict(store.data.manifest)
+    conn.execute(
+        "INSERT INTO askdocs_versions (name, kb, state, manifest) VALUES (%s, %s, 'building', %s)",
+        (name, kb, json.dumps(manifest)),
+    )
+    _write_tables(conn, name, store, progress)
+    with conn.transaction():
+        conn.execute(
+            "UPDATE askdocs_versions SET state = 'retired', retired_at = now() "
+            "WHERE name = (SELECT version FROM askdocs_current WHERE kb = %s)",
+            (kb,),
+        )
+        conn.execute(
+            "INSERT INTO askdocs_current (kb, version) VALUES (%s, %s) "
+            "ON CONFLICT (kb) DO UPDATE SET version = EXCLUDED.version",
+            (kb, name),
+        )
+        conn.execute("UPDATE askdocs_versions SET state = 'ready' WHERE name = %s", (name,))
+        conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, json.dumps({"kb": kb, "v": name})))
+    log.info("published version %s of %r (%d passages)", name, kb, len(store.data.chunks))
+    return name
+
+
+def collect_garbage(conn: psycopg.Connection[Any], grace: float = GRACE_SECONDS) -> list[str]:
+    """Drop versions left ``building`` by a killed build and versions retired more than
+    ``grace`` seconds ago (call with the build lock held). Returns the dropped names."""
+    rows = conn.execute(
+        "SELECT name FROM askdocs_versions WHERE state = 'building' OR (state = 'retired' "
+        "AND retired_at < now() - make_interval(secs => %s))",
+        (grace,),
+    ).fetchall()
+    for (name,) in rows:
+        with conn.transaction():
+            for table in (table_name(name) + "_terms", table_name(name)):
+                conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(table)))
+            conn.execute("DELETE FROM askdocs_versions WHERE name = %s", (name,))
+        log.info("dropped old index version %s", name)
+    return [r[0] for r in rows]
+
+
+def _write_tables(
+    conn: psycopg.Connection[Any],
+    name: str,
+    store: MemoryStore,
+    progress: Callable[[int, int], None] | None,
+) -> None:
+    data = store.data
+    dim = data.manifest.dimension
+    table = sql.Identifier(table_name(name))
+    terms_table = sql.Identifier(table_name(name) + "_terms")
+    conn.execute(
+        sql.SQL(
+            """CREATE TABLE {} (
+            id integer PRIMARY KEY, chunk jsonb NOT NULL, embedding vector({}) NOT NULL,
+            heading_vector bytea NOT NULL, sentence_vectors bytea NOT NULL,
+            chunk_terms text[] NOT NULL, sentence_terms text[] NOT NULL, lead boolean NOT NULL,
+            lex_terms text[] NOT NULL, lex_weights real[] NOT NULL, lexemes tsvector NOT NULL)"""
+        ).format(table, sql.Literal(dim))
+    )
+    lexical = store.lexical.passage_weights()
+    lead = leads(data.chunks)
+    offsets = data.sentence_offsets
+    total = len(data.chunks)
+    columns = sql.SQL(
+        "COPY {} (id, chunk, embedding, heading_vector, sentence_vectors, chunk_terms, "
+        "sentence_terms, lead, lex_terms, lex_weights, lexemes) FROM STDIN"
+    ).format(table)
+    with conn.cursor() as cur, cur.copy(columns) as copy:
+        for i, chunk in enumerate(data.chunks):
+            lex_terms, lex_weights = lexical[i]
+            copy.write_row(
+                (
+                    i,
+                    json.dumps(asdict(chunk), ensure_ascii=False),
+                    np.asarray(data.chunk_vectors[i], dtype=np.float32),
+                    np.asarray(data.heading_vectors[i], dtype=COMPACT_DTYPE).tobytes(),
+                    np.asarray(
+                        data.sentence_vectors[offsets[i] : offsets[i + 1]], dtype=COMPACT_DTYPE
+                    ).tobytes(),
+                    sorted(store.chunk_terms(i)),
+                    [" ".join(sorted(t)) for t in store.sentence_terms(i)],
+                    bool(lead[i]),
+                    list(lex_terms),
+                    lex_weights.tolist(),
+                    tsvector(lex_terms),
+                )
+            )
+            if progress and (i + 1) % COPY_ROWS_PER_REPORT == 0:
+                progress(i + 1, total)
+    _write_terms(conn, terms_table, store)
+    conn.execute(
+        sql.SQL(
+            "CREATE INDEX ON {} USING hnsw (embedding vector_cosine_ops) WITH (m = {}, "
+            "ef_construction = {})"
+        ).format(table, sql.Literal(HNSW_M), sql.Literal(HNSW_EF_CONSTRUCTION))
+    )
+    conn.execute(sql.SQL("CREATE INDEX ON {} USING gin (lexemes)").format(table))
+    conn.execute(sql.SQL("ANALYZE {}").format(table))
+    if progress:
+        progress(total, total)
+
+
+def _write_terms(conn: psycopg.Connection[Any], table: sql.Identifier, store: MemoryStore) -> None:
+    conn.execute(
+        sql.SQL(
+            "CREATE TABLE {} (kind char(1), term text, df integer, PRIMARY KEY (kind, term))"
+        ).format(table)
+    )
+    rows: list[tuple[str, str, int]] = [("c", t, n) for t, n in store.terms.df.items()]
+    rows += [("l", t, n) for t, n in store.lexical.df.items()]
+    rows += [("w", w, 0) for w in store.terms.words]
+    with conn.cursor() as cur, cur.copy(sql.SQL("COPY {} FROM STDIN").format(table)) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def tsvector(terms: tuple[str, ...]) -> str:
+    """A tsvector literal holding exactly ``terms`` as lexemes."""
+    return " ".join("'" + t.replace("\\", "\\\\").replace("'", "''") + "'" for t in terms)
+
+
+class VersionFollower:
+    """Calls ``on_change(kb, version)`` whenever a version becomes current, from a thread
+    that LISTENs on its own connection and reconnects (with a check of what is current,
+    since a notice sent while disconnected is lost) until :meth:`stop`."""
+
+    def __init__(self, url: str, on_change: Callable[[str, str], None]) -> None:
+        self.url = url
+        self.on_change = on_change
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="askdocs-follow", daemon=True)
+        self._seen: dict[str, str] = {}
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        delay = 0.5
+        while not self._stop.is_set():
+            try:
+                with connect(self.url) as conn:
+                    conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(CHANNEL)))
+                    self._catch_up(conn)
+                    delay = 0.5
+                    while not self._stop.is_set():
+                        for note in conn.notifies(timeout=1.0):
+                            payload = json.loads(note.payload)
+                            self._changed(payload["kb"], payload["v"])
+            except (DatabaseError, psycopg.Error) as exc:
+                log.warning("following index versions: %s; retrying", one_line(exc, self.url))
+                self._stop.wait(delay)
+                delay = min(delay * 2, 10.0)
+
+    def _catch_up(self, conn: psycopg.Connection[Any]) -> None:
+        try:
+            rows = conn.execute("SELECT kb, version FROM askdocs_current").fetchall()
+        except psycopg.errors.UndefinedTable:
+            return
+        for kb, version in rows:
+            self._changed(kb, version)
+
+    def _changed(self, kb: str, version: str) -> None:
+        if self._seen.get(kb) == version:
+            return
+        self._seen[kb] = version
+        try:
+            self.on_change(kb, version)
+        except Exception:  # keep following; the callback logs its own failure
+            log.exception("switching %r to version %s failed", kb, version)
