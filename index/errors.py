@@ -50,3 +50,8 @@ class QuestionError(AskdocsError):
 
 class BuildInProgressError(AskdocsError):
     """Another index build is already running."""
+
+
+class DatabaseError(AskdocsError):
+    """The database (``ASKDOCS_DATABASE_URL``) cannot be used: bad URL, unreachable server,
+    refused login, missing ``vector`` extension. ``str()`` is one line and holds no password."""

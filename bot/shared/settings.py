@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from index.engine import EngineConfig
 from index.errors import ConfigError
+from index.pg import is_database_url
 
 IdList = Annotated[list[int], NoDecode]
 ENGINE = EngineConfig()  # the engine's defaults (and, through it, its limits)
@@ -43,6 +44,7 @@ class Settings(BaseSettings):
         env_file_encoding="utf-8",
         env_ignore_empty=True,
         extra="ignore",
+        hide_input_in_errors=True,  # a rejected value may be a secret (token, database URL)
     )
 
     # documents, index and answering: defaults and limits are the engine's (EngineConfig)
@@ -79,6 +81,10 @@ class Settings(BaseSettings):
     question_log: bool = False
     question_log_days: int = Field(90, ge=1, le=3650)
 
+    # PostgreSQL + pgvector for votes, the question log, global cooldowns (and the index);
+    # unset = the embedded default (SQLite files and FAISS files in the index folder)
+    database_url: SecretStr | None = None
+
     log_level: str = "INFO"
 
     @field_validator(
@@ -89,6 +95,14 @@ class Settings(BaseSettings):
         """Accept ``"1, 2 3"`` (commas and/or spaces) as well as a list."""
         if isinstance(value, str):
             return [part for part in value.replace(",", " ").split() if part]
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgresql_only(cls, value: SecretStr | None) -> SecretStr | None:
+        """Only ``postgresql://`` (or ``postgres://``) URLs; the message never holds the URL."""
+        if value is not None and not is_database_url(value.get_secret_value()):
+            raise ValueError("must be a postgresql:// URL (or be unset)")
         return value
 
     @model_validator(mode="after")

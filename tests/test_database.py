@@ -1,0 +1,146 @@
+"""PostgreSQL: the test server itself, connecting with one-line password-free errors (bad URL,
+unreachable server, refused login, missing vector extension), the setting, and reconnecting
+after the server restarts."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from pg import PASSWORD, PostgresServer
+
+from bot.shared.database import Database, DatabaseError, check_database
+from bot.shared.settings import Settings
+from index import pg
+
+
+@pytest.fixture(scope="module")
+def own_server() -> Iterator[PostgresServer]:
+    """A server of this module's own, so that stopping it disturbs no other test."""
+    try:
+        server = PostgresServer()
+    except Exception as exc:  # pgserver missing
+        pytest.skip(str(exc))
+    with server:
+        yield server
+
+
+def test_the_test_server_has_pgvector_and_listens_only_on_localhost(
+    pg_server: PostgresServer, pg_url: str
+) -> None:
+    with psycopg.connect(pg_url) as conn:
+        assert conn.execute("SHOW listen_addresses").fetchone() == ("127.0.0.1",)
+        assert conn.execute("SHOW fsync").fetchone() == ("off",)
+        assert conn.execute("SELECT '[1,2,3]'::vector <-> '[1,2,4]'::vector").fetchone() == (1.0,)
+        assert (
+            conn.execute("SELECT current_setting('server_version_num')::int").fetchone()[0]
+            >= 160000
+        )
+    assert pg_server.url.startswith("postgresql://postgres:")
+
+
+def test_pg_database_is_fresh_for_each_test(pg_database: str) -> None:
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        assert conn.execute("SELECT to_regclass('askdocs_schema')").fetchone() == (None,)
+        conn.execute("CREATE TABLE scratch (x INTEGER)")
+
+
+def test_check_database_accepts_a_database_with_vector(pg_database: str) -> None:
+    check_database(pg_database)
+    with pg.connect(pg_database) as conn:
+        pg.require_vector(conn)
+
+
+def test_missing_vector_extension_is_one_line(pg_server: PostgresServer) -> None:
+    url = pg_server.create_database(vector=False)
+    with pytest.raises(DatabaseError) as caught:
+        check_database(url)
+    message = str(caught.value)
+    assert "lacks the vector extension" in message and "CREATE EXTENSION vector" in message
+    assert "\n" not in message and PASSWORD not in message
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("mysql://root:hunter2@127.0.0.1/askdocs", "not a postgresql:// URL"),
+        ("sqlite:///tmp/x.db", "not a postgresql:// URL"),
+        ("postgresql://u:hunter2@[bad/db", "cannot connect"),
+        ("postgresql://u:hunter2@127.0.0.1:5432/db?nonsense=1", "cannot connect"),
+        (
+            "postgresql://u:hunter2@127.0.0.1:1/db",
+            "cannot connect to postgresql://u@127.0.0.1:1/db",
+        ),
+    ],
+)
+def test_bad_urls_and_unreachable_servers_are_one_line_without_the_password(
+    url: str, expected: str
+) -> None:
+    with pytest.raises(DatabaseError) as caught:
+        check_database(url)
+    message = str(caught.value)
+    assert expected in message and "\n" not in message and "hunter2" not in message
+
+
+def test_a_wrong_password_is_refused_in_one_line_without_it(pg_server: PostgresServer) -> None:
+    url = pg_server.url_for("postgres", password="not-the-password")
+    with pytest.raises(DatabaseError) as caught:
+        check_database(url)
+    message = str(caught.value)
+    assert "password authentication failed" in message
+    assert "not-the-password" not in message and "\n" not in message
+
+
+def test_redact_hides_passwords() -> None:
+    assert pg.redact("postgresql://me:s3cret@h/db") == "postgresql://me:***@h/db"
+    assert pg.redact("host=h password=s3cret dbname=x") == "host=h password=*** dbname=x"
+    assert pg.describe("postgresql://me:s3cret@h:5433/db?sslmode=require") == (
+        "postgresql://me@h:5433/db"
+    )
+
+
+# -- the setting ---------------------------------------------------------------------------------
+def test_database_url_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings(_env_file=None).database_url is None
+    monkeypatch.setenv("ASKDOCS_DATABASE_URL", "postgresql://askdocs:hunter2@db:5432/askdocs")
+    settings = Settings(_env_file=None)
+    assert settings.database_url is not None
+    assert "hunter2" not in repr(settings) and "hunter2" not in str(settings.database_url)
+    assert settings.database_url.get_secret_value().endswith("@db:5432/askdocs")
+
+
+def test_a_database_url_that_is_not_postgresql_is_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ASKDOCS_DATABASE_URL", "mysql://askdocs:hunter2@db/askdocs")
+    with pytest.raises(ValueError, match="database_url") as caught:
+        Settings(_env_file=None)
+    assert "hunter2" not in str(caught.value) and "must be a postgresql:// URL" in str(caught.value)
+
+
+# -- a restarting server -------------------------------------------------------------------------
+def test_a_connection_lost_to_a_restart_is_reopened_once(
+    own_server: PostgresServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = own_server.create_database()
+    db = Database(url, name="test store")
+    assert db.run("read", lambda c: c.execute("SELECT 1").fetchone()) == (1,)
+    own_server.restart()
+    with caplog.at_level(logging.WARNING):
+        assert db.run("read", lambda c: c.execute("SELECT 2").fetchone()) == (2,)
+    assert not caplog.records
+    own_server.stop()
+    try:
+        with pytest.raises(DatabaseError) as caught:
+            db.run("read", lambda c: c.execute("SELECT 3").fetchone())
+        message = str(caught.value)
+        assert message.startswith(
+            "test store: cannot read: cannot connect to postgresql://postgres@127.0.0.1:"
+        )
+        assert "\n" not in message and PASSWORD not in message
+    finally:
+        own_server.start()
+    assert db.run("read", lambda c: c.execute("SELECT 4").fetchone()) == (4,)
+    db.close()
