@@ -66,8 +66,8 @@ class UserActions:
     ) -> int | None:
         self._check_loop()
         gw = self.gateway
-        if gw.current is None or not gw.current.valid:
-            return None
+        if gw.session_for(data.get("guild_id")) is None:
+            return None  # no session, or none on the shard of the event's guild
         return await gw.dispatch(event, data, intent=intent)
 
     async def dispatch_message(self, event: str, message: dict[str, Any]) -> None:
@@ -147,8 +147,12 @@ class UserActions:
             locale=locale,
         )
         gw = self.gateway
-        if gw.current is None or not gw.current.valid:
-            raise RuntimeError("no gateway session: start the client first")
+        if gw.session_for(channel.guild_id) is None:
+            raise RuntimeError(
+                "no gateway session: start the client first"
+                if gw.current is None or not gw.current.valid
+                else f"no gateway session runs the shard of guild {channel.guild_id}"
+            )
         rec = InteractionRecord(
             int(payload["id"]),
             payload["token"],
@@ -201,6 +205,7 @@ class UserActions:
             option_types=option_types,
             subcommand=subcommand,
             guild_command=guild_command,
+            guild_id=target.guild_id,
         )
         rec = await self._interact(
             APPLICATION_COMMAND,
@@ -224,12 +229,20 @@ class UserActions:
         subcommand: str | None = None,
     ) -> list[dict[str, Any]]:
         """Inject an AUTOCOMPLETE interaction and return the choices the bot answered."""
-        data = build_command_data(self.world, name, options, subcommand=subcommand, focused=focused)
+        target = self._channel(channel)
+        data = build_command_data(
+            self.world,
+            name,
+            options,
+            subcommand=subcommand,
+            focused=focused,
+            guild_id=target.guild_id,
+        )
         rec = await self._interact(
             AUTOCOMPLETE,
             data,
             user=user,
-            channel=self._channel(channel),
+            channel=target,
             permissions=None,
             command_name=name,
         )
@@ -341,7 +354,7 @@ class UserActions:
                     "type": 0,
                     "message_id": str(reply_to),
                     "channel_id": ref["channel_id"],
-                    "guild_id": str(world.guild.id),
+                    "guild_id": str(target.guild_id),
                 },
                 "referenced_message": ref,
             }
@@ -404,12 +417,12 @@ class UserActions:
         thread = world.channel(thread_id)
         if thread is None or not thread.is_thread:
             raise ValueError(f"unknown thread {thread_id}")
-        del world.guild.channels[thread_id]
+        del world.guild_of(thread).channels[thread_id]
         for mid in [m for m, msg in world.messages.items() if msg["channel_id"] == str(thread_id)]:
             del world.messages[mid]
         data = {
             "id": str(thread.id),
-            "guild_id": str(world.guild.id),
+            "guild_id": str(thread.guild_id),
             "parent_id": str(thread.parent_id),
             "type": thread.type,
         }

@@ -1,5 +1,11 @@
 """The gateway websocket: HELLO/IDENTIFY/READY, heartbeats, dispatch with sequence numbers,
-RESUME with replay, RECONNECT/INVALID_SESSION and zlib-stream transport compression."""
+RESUME with replay, RECONNECT/INVALID_SESSION, zlib-stream transport compression, and shards.
+
+Sharding: an IDENTIFY with ``shard: [shard_id, shard_count]`` opens a session for that shard
+alone; its READY lists only the guilds with ``(guild_id >> 22) % shard_count == shard_id`` and
+each guild's events go to the session of its shard. Without ``shard`` (or ``[0, 1]``) one
+session gets everything, as before. A new IDENTIFY ends the earlier sessions of the same shard
+and those with another shard count."""
 
 from __future__ import annotations
 
@@ -30,6 +36,12 @@ class Session:
     seq: int = 0
     events: list[dict[str, Any]] = field(default_factory=list)  # every dispatch, for replay
     valid: bool = True
+    shard: tuple[int, int] = (0, 1)  # (shard_id, shard_count) from IDENTIFY
+
+    def covers(self, guild_id: int) -> bool:
+        """Whether Discord sends this guild's events to this session's shard."""
+        shard_id, shard_count = self.shard
+        return (guild_id >> 22) % shard_count == shard_id
 
 
 @dataclass
@@ -92,7 +104,8 @@ class Gateway:
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.sessions: dict[str, Session] = {}
         self.current: Session | None = None  # the most recently identified/resumed session
-        self.connection: _Connection | None = None
+        self.connection: _Connection | None = None  # the most recently opened session's
+        self._live: dict[str, _Connection] = {}  # session id -> its open connection
         self.connections: list[ConnectionInfo] = []
         self.received: list[dict[str, Any]] = []  # every client payload (token redacted)
         self.ready_count = 0
@@ -104,12 +117,38 @@ class Gateway:
     def intents(self) -> int:
         return self.current.intents if self.current is not None else 0
 
-    async def dispatch(self, event: str, data: dict[str, Any], *, intent: int = 0) -> int | None:
-        """Send a DISPATCH on the current session (buffered for RESUME while disconnected).
+    def session_for(self, guild_id: int | str | None) -> Session | None:
+        """The valid session that gets the events of ``guild_id`` (its shard's), or of no
+        guild (the current session); None if there is none."""
+        current = self.current
+        if guild_id is None or (
+            current is not None and current.valid and current.covers(int(guild_id))
+        ):
+            return current if current is not None and current.valid else None
+        return next(
+            (s for s in reversed(self.sessions.values()) if s.valid and s.covers(int(guild_id))),
+            None,
+        )
+
+    def live_shards(self) -> set[tuple[int, int]]:
+        """``(shard_id, shard_count)`` of the valid sessions that are connected and READY."""
+        return {s.shard for sid, s in self.sessions.items() if s.valid and sid in self._live}
+
+    async def dispatch(
+        self,
+        event: str,
+        data: dict[str, Any],
+        *,
+        intent: int = 0,
+        session: Session | None = None,
+    ) -> int | None:
+        """Send a DISPATCH (buffered for RESUME while disconnected) on ``session``, by
+        default the session of the shard of ``data["guild_id"]`` (the current session for
+        events of no guild).
 
         Returns the sequence number, or None if the session's intents exclude the event.
         """
-        session = self.current
+        session = session or self.session_for(data.get("guild_id"))
         if session is None or not session.valid:
             raise RuntimeError(f"cannot dispatch {event}: no identified gateway session")
         if intent and not session.intents & intent:
@@ -117,8 +156,8 @@ class Gateway:
         session.seq += 1
         payload = {"op": DISPATCH, "t": event, "s": session.seq, "d": data}
         session.events.append(payload)
-        conn = self.connection
-        if conn is not None and conn.session is session:
+        conn = self._live.get(session.session_id)
+        if conn is not None:
             await conn.send(payload)
         self._notify()
         return session.seq
@@ -129,6 +168,7 @@ class Gateway:
         if conn is None:
             raise RuntimeError("no gateway connection to drop")
         self.connection = None
+        self._forget(conn)
         conn.info.server_close_code = code
         if abrupt:
             if conn.transport is not None:
@@ -145,9 +185,14 @@ class Gateway:
     async def close_all(self) -> None:
         for conn_task in list(self._handlers):
             conn_task.cancel()
-        if self.connection is not None:
-            await self.connection.ws.close(code=1001)
-            self.connection = None
+        for conn in {*self._live.values(), *filter(None, [self.connection])}:
+            await conn.ws.close(code=1001)
+        self._live.clear()
+        self.connection = None
+
+    def _forget(self, conn: _Connection) -> None:
+        if conn.session is not None and self._live.get(conn.session.session_id) is conn:
+            del self._live[conn.session.session_id]
 
     # -- websocket handler ----------------------------------------------------------------
     async def handle(self, request: web.Request) -> web.StreamResponse:
@@ -168,6 +213,7 @@ class Gateway:
             info.close_code = ws.close_code if info.server_close_code is None else None
             if self.connection is conn:
                 self.connection = None
+            self._forget(conn)
             # Closing with 1000/1001 ends the session; anything else keeps it resumable.
             if (
                 conn.session is not None
@@ -222,7 +268,7 @@ class Gateway:
         elif conn.session is None:
             await conn.ws.close(code=4003, message=b"Not authenticated")
         elif op == REQUEST_MEMBERS:
-            await self._request_members(data)
+            await self._request_members(conn.session, data)
         elif op in (PRESENCE, VOICE):
             pass
         else:
@@ -242,16 +288,28 @@ class Gateway:
         if intents & Intent.PRIVILEGED & ~self.world.privileged_intents:
             await conn.ws.close(code=4014, message=b"Disallowed intent(s)")
             return
+        shard = data.get("shard", [0, 1])
+        if not (
+            isinstance(shard, list)
+            and len(shard) == 2
+            and all(type(n) is int for n in shard)
+            and 0 <= shard[0] < shard[1]
+        ):
+            await conn.ws.close(code=4010, message=b"Invalid shard")
+            return
         conn.info.op = "identify"
         identify = {k: v for k, v in data.items() if k != "token"}
-        session = Session(secrets.token_hex(16), intents, identify)
+        session = Session(secrets.token_hex(16), intents, identify, shard=(shard[0], shard[1]))
+        for old in self.sessions.values():  # one session per shard, one shard count
+            if old.shard == session.shard or old.shard[1] != session.shard[1]:
+                old.valid = False
         self.sessions[session.session_id] = session
-        if self.current is not None:
-            self.current.valid = False
         self.current = session
         conn.session = session
         self.connection = conn
+        self._live[session.session_id] = conn
         world = self.world
+        guilds = [g for g in world.guilds.values() if session.covers(g.id)]
         await self.dispatch(
             "READY",
             {
@@ -264,7 +322,7 @@ class Gateway:
                     "locale": "en-US",
                 },
                 "user_settings": {},
-                "guilds": [{"id": str(world.guild.id), "unavailable": True}],
+                "guilds": [{"id": str(g.id), "unavailable": True} for g in guilds],
                 "presences": [],
                 "private_channels": [],
                 "relationships": [],
@@ -272,20 +330,23 @@ class Gateway:
                 "session_id": session.session_id,
                 "session_type": "normal",
                 "resume_gateway_url": self._base_url() + RESUME_PATH.rstrip("/"),
-                "shard": data.get("shard", [0, 1]),
+                "shard": shard,
                 "application": {"id": str(world.application_id), "flags": world.application_flags},
                 "geo_ordered_rtc_regions": ["us-east"],
                 "auth_session_id_hash": secrets.token_hex(8),
                 "_trace": ['["fakediscord",{"micros":0}]'],
             },
+            session=session,
         )
-        await self.dispatch(
-            "GUILD_CREATE",
-            world.guild.gateway_json(
-                include_all_members=bool(intents & Intent.GUILD_MEMBERS),
-                bot_id=world.bot_user.id,
-            ),
-        )
+        for guild in guilds:
+            await self.dispatch(
+                "GUILD_CREATE",
+                guild.gateway_json(
+                    include_all_members=bool(intents & Intent.GUILD_MEMBERS),
+                    bot_id=world.bot_user.id,
+                ),
+                session=session,
+            )
         self.ready_count += 1
         self._notify()
 
@@ -302,16 +363,19 @@ class Gateway:
         conn.session = session
         self.current = session
         self.connection = conn
+        self._live[session.session_id] = conn
         for event in session.events:
             if event["s"] > seq:
                 await conn.send(event)
-        await self.dispatch("RESUMED", {"_trace": ['["fakediscord",{"micros":0}]']})
+        await self.dispatch(
+            "RESUMED", {"_trace": ['["fakediscord",{"micros":0}]']}, session=session
+        )
         self.resumed_count += 1
         self._notify()
 
-    async def _request_members(self, data: dict[str, Any]) -> None:
-        guild = self.world.guild
-        if str(data.get("guild_id")) != str(guild.id):
+    async def _request_members(self, session: Session, data: dict[str, Any]) -> None:
+        guild = self.world.guilds.get(int(data.get("guild_id") or 0))
+        if guild is None or not session.covers(guild.id):
             return
         members = list(guild.members.values())
         if data.get("user_ids"):
@@ -321,10 +385,10 @@ class Gateway:
             members = [m for m in members if m.username.startswith(data["query"])]
         chunk: dict[str, Any] = {
             "guild_id": str(guild.id),
-            "members": [m.member_json() for m in members],
+            "members": [m.member_json(guild=guild) for m in members],
             "chunk_index": 0,
             "chunk_count": 1,
         }
         if data.get("nonce"):
             chunk["nonce"] = data["nonce"]
-        await self.dispatch("GUILD_MEMBERS_CHUNK", chunk)
+        await self.dispatch("GUILD_MEMBERS_CHUNK", chunk, session=session)

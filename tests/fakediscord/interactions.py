@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from .payloads import FakeChannel, FakeRole, FakeUser
+from .payloads import FakeChannel, FakeGuild, FakeRole, FakeUser
 from .world import World
 
 APPLICATION_COMMAND, MESSAGE_COMPONENT, AUTOCOMPLETE, MODAL_SUBMIT = 2, 3, 4, 5
@@ -101,16 +101,19 @@ def build_command_data(
     guild_command: bool | None = None,
     focused: str | None = None,
     command_type: int = 1,
+    guild_id: int | None = None,
 ) -> dict[str, Any]:
-    """``data`` of an APPLICATION_COMMAND (or AUTOCOMPLETE) interaction."""
-    command, registered_guild = world.find_command(name, command_type)
+    """``data`` of an APPLICATION_COMMAND (or AUTOCOMPLETE) interaction in ``guild_id``
+    (default: the first guild)."""
+    guild = world.guild if guild_id is None else world.guilds[guild_id]
+    command, registered_guild = world.find_command(name, command_type, guild.id)
     path = subcommand.split() if subcommand else []
     types = {**_registered_option_types(command, path), **(option_types or {})}
     resolved: dict[str, dict[str, Any]] = {}
     leaf: list[dict[str, Any]] = []
     for opt_name, value in options.items():
         opt_type = types.get(opt_name) or infer_option_type(value)
-        leaf.append(_option(world, opt_name, opt_type, value, resolved, focused == opt_name))
+        leaf.append(_option(world, guild, opt_name, opt_type, value, resolved, focused == opt_name))
     nested = leaf
     for depth, part in reversed(list(enumerate(path))):
         kind = SUB_COMMAND if depth == len(path) - 1 else SUB_COMMAND_GROUP
@@ -124,16 +127,17 @@ def build_command_data(
         data["options"] = nested
     if resolved:
         data["resolved"] = resolved
-    guild_id = (
-        registered_guild if guild_command is None else (world.guild.id if guild_command else None)
+    command_guild = (
+        registered_guild if guild_command is None else (guild.id if guild_command else None)
     )
-    if guild_id is not None:
-        data["guild_id"] = str(guild_id)
+    if command_guild is not None:
+        data["guild_id"] = str(command_guild)
     return data
 
 
 def _option(
     world: World,
+    guild: FakeGuild,
     name: str,
     opt_type: int,
     value: Any,
@@ -152,12 +156,12 @@ def _option(
         user, channel, role = world.user(sid), world.channel(sid), world.role(sid)
         if user is not None and opt_type in (USER, MENTIONABLE):
             resolved.setdefault("users", {})[str(sid)] = user.to_json()
-            member = user.member_json(with_user=False)
-            member["permissions"] = str(world.guild.permissions_for(user))
+            member = user.member_json(with_user=False, guild=guild)
+            member["permissions"] = str(guild.permissions_for(user))
             resolved.setdefault("members", {})[str(sid)] = member
         elif channel is not None and opt_type == CHANNEL:
             ch = channel.to_json()
-            ch["permissions"] = str(world.guild.permissions_for(world.bot_user))
+            ch["permissions"] = str(guild.permissions_for(world.bot_user))
             resolved.setdefault("channels", {})[str(sid)] = ch
         elif role is not None and opt_type in (ROLE, MENTIONABLE):
             resolved.setdefault("roles", {})[str(sid)] = role.to_json()
@@ -186,8 +190,8 @@ def build_interaction(
     locale: str | None = None,
 ) -> dict[str, Any]:
     """A complete guild INTERACTION_CREATE ``d`` payload."""
-    guild = world.guild
-    member = user.member_json()
+    guild = world.guild_of(channel)
+    member = user.member_json(guild=guild)
     member["permissions"] = str(guild.permissions_for(user) if permissions is None else permissions)
     payload: dict[str, Any] = {
         "id": str(world.ids()),

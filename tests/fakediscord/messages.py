@@ -140,7 +140,7 @@ def create_bot_message(
             "type": 0,
             "message_id": str(ref.get("message_id")),
             "channel_id": str(ref.get("channel_id") or channel.id),
-            "guild_id": str(ref.get("guild_id") or world.guild.id),
+            "guild_id": str(ref.get("guild_id") or channel.guild_id),
         }
         extra["referenced_message"] = copy.deepcopy(replied_to)
     if interaction_metadata is not None:
@@ -241,14 +241,16 @@ def gateway_view(fake: FakeDiscord, message: dict[str, Any]) -> dict[str, Any]:
     """
     world = fake.world
     data = copy.deepcopy(message)
-    data["guild_id"] = str(world.guild.id)
+    channel = world.channel(int(message["channel_id"]))
+    guild = world.guild if channel is None else world.guild_of(channel)
+    data["guild_id"] = str(guild.id)
     author = world.user(int(message["author"]["id"]))
     if author is not None and "webhook_id" not in message:
-        data["member"] = author.member_json(with_user=False)
+        data["member"] = author.member_json(with_user=False, guild=guild)
     for mention in data["mentions"]:
         user = world.user(int(mention["id"]))
         if user is not None:
-            mention["member"] = user.member_json(with_user=False)
+            mention["member"] = user.member_json(with_user=False, guild=guild)
     bot_id = str(world.bot_user.id)
     visible = (
         fake.gateway.intents() & Intent.MESSAGE_CONTENT

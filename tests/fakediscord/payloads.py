@@ -22,6 +22,16 @@ class Snowflakes:
         self._last = max(candidate, self._last + 1)
         return self._last
 
+    def on_shard(self, shard_id: int, shard_count: int) -> int:
+        """A fresh id that Discord would route to shard ``shard_id`` of ``shard_count``:
+        ``(id >> 22) % shard_count == shard_id`` (the timestamp moved at most
+        ``shard_count - 1`` ms ahead)."""
+        first = self()
+        ms = first >> 22
+        ms += (shard_id - ms) % shard_count
+        self._last = max(self._last, (ms << 22) | (first & 0x3FFFFF))
+        return self._last
+
 
 def iso_now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
@@ -142,9 +152,14 @@ class FakeUser:
             data["bot"] = True
         return data
 
-    def member_json(self, *, with_user: bool = True) -> dict[str, Any]:
+    def member_json(
+        self, *, with_user: bool = True, guild: FakeGuild | None = None
+    ) -> dict[str, Any]:
+        """The member object; with ``guild``, only that guild's roles (``role_ids`` holds the
+        user's roles in every guild)."""
+        roles = self.role_ids if guild is None else [r for r in self.role_ids if r in guild.roles]
         data: dict[str, Any] = {
-            "roles": [str(r) for r in self.role_ids],
+            "roles": [str(r) for r in roles],
             "nick": self.nick,
             "avatar": None,
             "banner": None,
@@ -286,11 +301,19 @@ class FakeGuild:
             return Perm.ALL
         perms = self.roles[self.id].permissions
         for role_id in user.role_ids:
-            perms |= self.roles[role_id].permissions
+            if role_id in self.roles:  # role_ids holds the user's roles in every guild
+                perms |= self.roles[role_id].permissions
         return Perm.ALL if perms & Perm.ADMINISTRATOR else perms
 
     def threads(self) -> list[FakeChannel]:
         return [c for c in self.channels.values() if c.is_thread]
+
+    def channel_named(self, name: str) -> FakeChannel:
+        return next(c for c in self.channels.values() if c.name == name)
+
+    def shard(self, shard_count: int) -> int:
+        """The shard Discord sends this guild's events to."""
+        return (self.id >> 22) % shard_count
 
     def base_json(self) -> dict[str, Any]:
         return {
@@ -339,7 +362,9 @@ class FakeGuild:
     def gateway_json(self, *, include_all_members: bool, bot_id: int) -> dict[str, Any]:
         """GUILD_CREATE payload; without GUILD_MEMBERS only the bot itself is listed."""
         members = [
-            m.member_json() for m in self.members.values() if include_all_members or m.id == bot_id
+            m.member_json(guild=self)
+            for m in self.members.values()
+            if include_all_members or m.id == bot_id
         ]
         data = self.base_json()
         data.update(
@@ -471,7 +496,9 @@ def iter_components(components: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return found
 
 
-def application_json(app_id: int, bot: FakeUser, owner: FakeUser, flags: int) -> dict[str, Any]:
+def application_json(
+    app_id: int, bot: FakeUser, owner: FakeUser, flags: int, guild_count: int = 1
+) -> dict[str, Any]:
     return {
         "id": str(app_id),
         "name": bot.username,
@@ -498,7 +525,7 @@ def application_json(app_id: int, bot: FakeUser, owner: FakeUser, flags: int) ->
         "interactions_endpoint_url": None,
         "role_connections_verification_url": None,
         "tags": [],
-        "approximate_guild_count": 1,
+        "approximate_guild_count": guild_count,
         "approximate_user_install_count": 0,
         "integration_types_config": {"0": {}},
         "explicit_content_filter": 0,

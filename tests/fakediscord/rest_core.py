@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .payloads import Intent, application_json, command_json
+from .payloads import FakeGuild, Intent, application_json, command_json
 from .rest import ApiError, ApiRequest, Router, unknown
 
 if TYPE_CHECKING:
@@ -36,7 +36,11 @@ def register(router: Router, fake: FakeDiscord) -> None:
 
     async def get_application(_: ApiRequest) -> Reply:
         return 200, application_json(
-            world.application_id, world.bot_user, world.owner_user, world.application_flags
+            world.application_id,
+            world.bot_user,
+            world.owner_user,
+            world.application_flags,
+            len(world.guilds),
         )
 
     async def get_gateway(_: ApiRequest) -> Reply:
@@ -45,7 +49,7 @@ def register(router: Router, fake: FakeDiscord) -> None:
     async def get_gateway_bot(_: ApiRequest) -> Reply:
         return 200, {
             "url": fake.base_ws_url,
-            "shards": 1,
+            "shards": fake.recommended_shards,
             "session_start_limit": {
                 "total": 1000,
                 "remaining": 999,
@@ -68,7 +72,7 @@ def register(router: Router, fake: FakeDiscord) -> None:
         if "guild_id" not in req.params:
             return world.global_commands, None
         guild_id = req.int_param("guild_id")
-        if guild_id != world.guild.id:
+        if guild_id not in world.guilds:
             raise ApiError(403, 50001, "Missing Access")
         return world.guild_commands.setdefault(guild_id, {}), guild_id
 
@@ -156,48 +160,45 @@ def register(router: Router, fake: FakeDiscord) -> None:
     )
 
     # -- guild and channel reads -------------------------------------------------------------
-    def guild_of(req: ApiRequest) -> None:
-        if req.int_param("guild_id") != world.guild.id:
+    def guild_of(req: ApiRequest) -> FakeGuild:
+        guild = world.guilds.get(req.int_param("guild_id"))
+        if guild is None:
             raise unknown("Guild", 10004)
+        return guild
 
     async def get_guild(req: ApiRequest) -> Reply:
-        guild_of(req)
-        data = world.guild.base_json()
+        guild = guild_of(req)
+        data = guild.base_json()
         if req.flag("with_counts"):
-            data.update(
-                approximate_member_count=len(world.guild.members), approximate_presence_count=0
-            )
+            data.update(approximate_member_count=len(guild.members), approximate_presence_count=0)
         return 200, data
 
     async def guild_channels(req: ApiRequest) -> Reply:
-        guild_of(req)
-        return 200, [c.to_json() for c in world.guild.channels.values() if not c.is_thread]
+        guild = guild_of(req)
+        return 200, [c.to_json() for c in guild.channels.values() if not c.is_thread]
 
     async def guild_roles(req: ApiRequest) -> Reply:
-        guild_of(req)
-        return 200, [r.to_json() for r in world.guild.roles.values()]
+        return 200, [r.to_json() for r in guild_of(req).roles.values()]
 
     async def guild_member(req: ApiRequest) -> Reply:
-        guild_of(req)
-        user = world.guild.members.get(req.int_param("user_id"))
+        guild = guild_of(req)
+        user = guild.members.get(req.int_param("user_id"))
         if user is None:
             raise unknown("Member", 10007)
-        return 200, user.member_json()
+        return 200, user.member_json(guild=guild)
 
     async def guild_members(req: ApiRequest) -> Reply:
-        guild_of(req)
+        guild = guild_of(req)
         if not fake.gateway.intents() & Intent.GUILD_MEMBERS:
             raise ApiError(403, 50001, "Missing Access")
         after = int(req.query.get("after", 0))
         limit = int(req.query.get("limit", 1))
-        members = sorted(
-            (m for m in world.guild.members.values() if m.id > after), key=lambda m: m.id
-        )
-        return 200, [m.member_json() for m in members[:limit]]
+        members = sorted((m for m in guild.members.values() if m.id > after), key=lambda m: m.id)
+        return 200, [m.member_json(guild=guild) for m in members[:limit]]
 
     async def active_threads(req: ApiRequest) -> Reply:
-        guild_of(req)
-        return 200, {"threads": [t.to_json() for t in world.guild.threads()], "members": []}
+        threads = guild_of(req).threads()
+        return 200, {"threads": [t.to_json() for t in threads], "members": []}
 
     async def get_channel(req: ApiRequest) -> Reply:
         channel = world.channel(req.int_param("channel_id"))

@@ -47,7 +47,7 @@ def register(router: Router, fake: FakeDiscord) -> None:
             "id": str(rec.id),
             "type": rec.type,
             "user": rec.user.to_json(),
-            "authorizing_integration_owners": {"0": str(world.guild.id)},
+            "authorizing_integration_owners": {"0": str(rec.channel.guild_id)},
         }
         if rec.type == APPLICATION_COMMAND:
             data.update(name=rec.command_name, command_type=1)
@@ -242,7 +242,7 @@ def register(router: Router, fake: FakeDiscord) -> None:
                 {
                     "id": message["id"],
                     "channel_id": message["channel_id"],
-                    "guild_id": str(world.guild.id),
+                    "guild_id": str(rec.channel.guild_id),
                 },
             )
         log(rec, "delete_original" if is_original else "delete_followup", None, message, 204)

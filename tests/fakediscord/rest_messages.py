@@ -90,7 +90,7 @@ def register(router: Router, fake: FakeDiscord) -> None:
             {
                 "id": message["id"],
                 "channel_id": message["channel_id"],
-                "guild_id": str(world.guild.id),
+                "guild_id": str(channel.guild_id),
             },
             intent=Intent.GUILD_MESSAGES,
         )
@@ -145,13 +145,13 @@ def register(router: Router, fake: FakeDiscord) -> None:
             "user_id": str(world.bot_user.id),
             "channel_id": str(channel.id),
             "message_id": message["id"],
-            "guild_id": str(world.guild.id),
+            "guild_id": str(channel.guild_id),
             "emoji": emoji_json,
             "burst": False,
             "type": 0,
         }
         if adding:
-            event["member"] = world.bot_user.member_json()
+            event["member"] = world.bot_user.member_json(guild=world.guild_of(channel))
             event["message_author_id"] = message["author"]["id"]
         name = "MESSAGE_REACTION_ADD" if adding else "MESSAGE_REACTION_REMOVE"
         await fake.dispatch_if_connected(name, event, intent=Intent.GUILD_MESSAGE_REACTIONS)

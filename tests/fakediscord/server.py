@@ -57,7 +57,7 @@ class FakeDiscord(UserActions):
 
     Clients started with :meth:`start_client` are closed by :meth:`stop`; close clients you
     connected yourself before leaving, or they will try to reconnect to a dead server. One
-    bot connection at a time: a new IDENTIFY replaces the previous session.
+    bot connection at a time per shard: a new IDENTIFY replaces the shard's previous session.
     """
 
     def __init__(
@@ -68,12 +68,16 @@ class FakeDiscord(UserActions):
         heartbeat_interval_ms: int = 41250,
         log_prefixes: tuple[str, ...] = DEFAULT_PREFIXES,
         fail_fast_on_error_logs: bool = True,
+        recommended_shards: int = 1,
     ) -> None:
         """``callback_deadline``: seconds after which an interaction callback is refused with
-        404 "Unknown interaction" (10062), like Discord's 3 s rule (None disables it)."""
+        404 "Unknown interaction" (10062), like Discord's 3 s rule (None disables it).
+        ``recommended_shards``: the shard count ``GET /gateway/bot`` recommends (what an
+        ``AutoShardedClient`` without ``shard_count`` runs)."""
         self.token = "FAKE." + secrets.token_urlsafe(24)
         self.world = World()
         self.callback_deadline = callback_deadline
+        self.recommended_shards = recommended_shards
         self.validator = OpenAPIValidator(spec_path)
         self.requests: list[RecordedRequest] = []
         self.violations: list[str] = []
@@ -296,6 +300,16 @@ class FakeDiscord(UserActions):
                 else None
             ),
             "gateway READY",
+            timeout,
+        )
+
+    async def wait_shards_ready(self, shard_count: int, timeout: float = DEFAULT_TIMEOUT) -> None:
+        """Wait until every shard of ``shard_count`` has a connected, READY session (from any
+        number of clients or processes)."""
+        wanted = {(shard_id, shard_count) for shard_id in range(shard_count)}
+        await self.wait_for(
+            lambda: True if wanted <= self.gateway.live_shards() else None,
+            f"shards 0-{shard_count - 1} of {shard_count} READY",
             timeout,
         )
 

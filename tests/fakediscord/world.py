@@ -1,4 +1,4 @@
-"""The fake Discord's state: one guild with users, roles, channels, messages and commands."""
+"""The fake Discord's state: guilds with users, roles, channels, messages and commands."""
 
 from __future__ import annotations
 
@@ -29,6 +29,9 @@ class World:
       ``regular_user`` (no roles);
     * channels: ``text_channel`` (#general), ``other_channel`` (#bot-testing),
       ``forum_channel`` (#help-forum, tags ``question`` and ``solved``).
+
+    More guilds can be added with :meth:`add_guild` (e.g. one per shard); ``guilds`` holds
+    them all, ``guild`` is the first.
     """
 
     def __init__(self) -> None:
@@ -99,6 +102,7 @@ class World:
         ]
         for channel in (self.text_channel, self.other_channel, self.forum_channel):
             self.guild.channels[channel.id] = channel
+        self.guilds: dict[int, FakeGuild] = {guild_id: self.guild}
         # message id -> message object (REST shape), in creation order
         self.messages: dict[int, dict[str, Any]] = {}
         # registered application commands: (name, type) -> command object
@@ -110,18 +114,50 @@ class World:
         # application flags follow the privileged intents "enabled in the developer portal"
         self.privileged_intents = Intent.PRIVILEGED
 
+    def add_guild(self, name: str, *, shard: tuple[int, int] | None = None) -> FakeGuild:
+        """Another guild the bot is in (add it before the bot connects): roles @everyone and
+        the bot's managed role; members ``bot_user``, ``owner_user`` (its owner) and
+        ``regular_user``; one text channel, #general (``guild.channel_named("general")``).
+        ``shard=(shard_id, shard_count)`` gives it an id Discord routes to that shard."""
+        guild_id = self.ids.on_shard(*shard) if shard else self.ids()
+        guild = FakeGuild(guild_id, name, self.owner_user.id)
+        bot_role = FakeRole(
+            self.ids(),
+            "AskDocs",
+            Perm.EVERYONE_DEFAULT | Perm.MANAGE_THREADS | Perm.MANAGE_MESSAGES,
+            position=1,
+            managed=True,
+            tags={"bot_id": str(self.bot_user.id)},
+        )
+        for role in (FakeRole(guild_id, "@everyone", Perm.EVERYONE_DEFAULT), bot_role):
+            guild.roles[role.id] = role
+        self.bot_user.role_ids.append(bot_role.id)  # role_ids spans guilds; payloads filter
+        for user in (self.bot_user, self.owner_user, self.regular_user):
+            guild.members[user.id] = user
+        channel = FakeChannel(self.ids(), "general", ChannelType.GUILD_TEXT, guild_id)
+        guild.channels[channel.id] = channel
+        self.guilds[guild_id] = guild
+        return guild
+
     # -- lookups -------------------------------------------------------------------------
     def user(self, user_id: int) -> FakeUser | None:
-        return self.guild.members.get(user_id)
+        return next(
+            (g.members[user_id] for g in self.guilds.values() if user_id in g.members), None
+        )
 
     def channel(self, channel_id: int) -> FakeChannel | None:
-        return self.guild.channels.get(channel_id)
+        return next(
+            (g.channels[channel_id] for g in self.guilds.values() if channel_id in g.channels), None
+        )
 
     def role(self, role_id: int) -> FakeRole | None:
-        return self.guild.roles.get(role_id)
+        return next((g.roles[role_id] for g in self.guilds.values() if role_id in g.roles), None)
+
+    def guild_of(self, channel: FakeChannel) -> FakeGuild:
+        return self.guilds[channel.guild_id]
 
     def bot_can(self, channel: FakeChannel, permission: int) -> bool:
-        return self.guild.permissions_for(self.bot_user) & permission == permission
+        return self.guild_of(channel).permissions_for(self.bot_user) & permission == permission
 
     @property
     def application_flags(self) -> int:
@@ -134,11 +170,15 @@ class World:
             flags |= 1 << 19  # GATEWAY_MESSAGE_CONTENT_LIMITED
         return flags
 
-    def find_command(self, name: str, ctype: int = 1) -> tuple[dict[str, Any] | None, int | None]:
-        """A registered command by name (guild commands first) and its guild id."""
-        guild_cmd = self.guild_commands.get(self.guild.id, {}).get((name, ctype))
+    def find_command(
+        self, name: str, ctype: int = 1, guild_id: int | None = None
+    ) -> tuple[dict[str, Any] | None, int | None]:
+        """A registered command by name (the guild's commands first; default: ``guild``) and
+        its guild id."""
+        guild_id = self.guild.id if guild_id is None else guild_id
+        guild_cmd = self.guild_commands.get(guild_id, {}).get((name, ctype))
         if guild_cmd is not None:
-            return guild_cmd, self.guild.id
+            return guild_cmd, guild_id
         return self.global_commands.get((name, ctype)), None
 
     def add_thread(
@@ -155,10 +195,10 @@ class World:
             thread_id,
             name,
             thread_type,
-            self.guild.id,
+            parent.guild_id,
             parent_id=parent.id,
             owner_id=owner.id,
             applied_tags=applied_tags or [],
         )
-        self.guild.channels[thread.id] = thread
+        self.guild_of(parent).channels[thread.id] = thread
         return thread
