@@ -5,36 +5,31 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import faiss
 
-from index.builder import (
-    Progress,
-    build_index,
-    chunker_signature,
-    effective_chunker,
-    is_stale,
-)
+from index.builder import Progress
 from index.chunking import ChunkerSettings
+from index.combined import CombinedStore
 from index.embedding import DEFAULT_MODEL, Embedder
 from index.errors import (
     AskdocsError,
-    BuildInProgressError,
     ConfigError,
     DocumentError,
-    IndexCorruptError,
-    IndexMismatchError,
     IndexNotFoundError,
-    IndexWriteError,
     SourceDocsError,
 )
+from index.knowledge import BuildOptions, KnowledgeBase
 from index.loaders import DEFAULT_MAX_BYTES, ONLY_HEADINGS, SUPPORTED_SUFFIXES, load_data
 from index.models import Answer, BuildReport, DocumentInfo, LoadedDocument
-from index.passages import MemoryStore
+from index.passages import PassageStore
+from index.pg import is_database_url
+from index.pg_store import Pool
+from index.pg_versions import VersionFollower, knowledge_bases, manifest_of
 from index.retriever import RetrievalSettings, Retriever, check_question
-from index.store import HNSW_THRESHOLD, current_version, read_index
+from index.store import HNSW_THRESHOLD, current_version
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +53,9 @@ class EngineConfig:
     max_question_chars: int = 1000
     hnsw_threshold: int = HNSW_THRESHOLD
     max_doc_mb: float = DEFAULT_MAX_BYTES / 1_000_000
+    database_url: str = field(default="", repr=False)
+    server_docs_dir: Path | None = None
+    server_docs_mode: str = "add"
 
     def __post_init__(self) -> None:
         _check_range("top_k", self.top_k, 1, MAX_TOP_K)
@@ -69,6 +67,10 @@ class EngineConfig:
         if not self.model.strip():
             raise ConfigError("model", "must name a sentence-transformers model or folder")
         _ = self.chunker  # validates chunk_tokens and chunk_overlap
+        if self.server_docs_mode not in SERVER_MODES:
+            raise ConfigError("server_docs_mode", f"must be one of {', '.join(SERVER_MODES)}")
+        if self.database_url and not is_database_url(self.database_url):
+            raise ConfigError("database_url", "must be a postgresql:// URL")
 
     @property
     def chunker(self) -> ChunkerSettings:
@@ -132,13 +134,25 @@ def check_docs_dir(docs_dir: Path, index_dir: Path) -> None:
         raise SourceDocsError(f"documents folder not found: {where}")
 
 
-class Engine:
-    """Loads the model once, serves answers from the current index and rebuilds it safely.
+SHARED = "shared"
+"""Name of the knowledge base every server sees (documents in ``docs_dir``)."""
+SERVER_MODES = ("add", "only")
 
-    ``reindex`` builds a new index while the current retriever keeps answering, then swaps
-    it in with one attribute assignment; a failed build leaves the old one serving. Only one
-    build runs at a time (BuildInProgressError otherwise). All methods block: call them from a
-    worker thread in async code.
+
+def server_kb(server: int) -> str:
+    return f"server-{server}"
+
+
+class Engine:
+    """Loads the model once, serves answers from the current indexes and rebuilds them safely.
+
+    One shared knowledge base (``docs_dir``), plus, when ``server_docs_dir`` is set, one per
+    Discord server that has a folder ``<server_docs_dir>/<server id>/`` (or, with a database,
+    a published index). A server's questions are answered from the shared documents and its
+    own (``server_docs_mode`` "add") or from its own only ("only"); never from another
+    server's. ``reindex`` builds a new index while the current one keeps answering, then
+    swaps it in with one assignment; a failed build leaves the old one serving. All methods
+    block: call them from a worker thread in async code.
     """
 
     def __init__(self, config: EngineConfig, embedder: Embedder | None = None) -> None:
@@ -147,81 +161,140 @@ class Engine:
         faiss.omp_set_num_threads(1)
         self.config = config
         self.embedder = embedder or Embedder(config.model)
-        self._retriever: Retriever | None = None
-        self._build_lock = threading.Lock()
+        self.pool = Pool(config.database_url) if config.database_url else None
+        self._options = BuildOptions(config.chunker, config.hnsw_threshold, config.max_doc_bytes)
+        self.shared = self._knowledge_base(SHARED, config.docs_dir, config.index_dir)
+        self._servers: dict[int, KnowledgeBase] = {}
+        self._servers_lock = threading.Lock()
+        self._follower: VersionFollower | None = None
+
+    def _knowledge_base(self, name: str, docs_dir: Path, index_dir: Path) -> KnowledgeBase:
+        return KnowledgeBase(
+            name, docs_dir, index_dir, self.embedder, options=self._options, pool=self.pool
+        )
 
     @property
     def retriever(self) -> Retriever:
-        if self._retriever is None:
-            raise IndexNotFoundError("the index is not loaded yet")
-        return self._retriever
+        """The shared knowledge base's retriever."""
+        return Retriever(self.shared.store, self.embedder, self.config.retrieval)
+
+    def retriever_for(self, server: int | None) -> Retriever:
+        """The retriever for questions asked in ``server`` (None: a direct message or the
+        command line -- the shared documents only)."""
+        own = self._servers.get(server) if server is not None else None
+        if own is None or not own.loaded:
+            return self.retriever
+        if self.config.server_docs_mode == "only":
+            store: PassageStore = own.store
+        else:
+            store = CombinedStore(self.shared.store, own.store)
+        return Retriever(store, self.embedder, self.config.retrieval)
 
     @property
     def documents(self) -> tuple[DocumentInfo, ...]:
-        return self.retriever.documents
+        return self.shared.documents
+
+    def documents_for(self, server: int | None) -> tuple[DocumentInfo, ...]:
+        return self.retriever_for(server).documents
+
+    def server_docs(self, server: int) -> Path:
+        """The folder of ``server``'s own documents (ConfigError when they are off)."""
+        if self.config.server_docs_dir is None:
+            raise ConfigError("server_docs_dir", "is not set: servers have no own documents")
+        return self.config.server_docs_dir / str(server)
+
+    def server(self, server: int) -> KnowledgeBase:
+        """``server``'s own knowledge base (created, not yet built, on first use)."""
+        with self._servers_lock:
+            kb = self._servers.get(server)
+            if kb is None:
+                index_dir = self.config.index_dir.parent / "servers" / str(server)
+                kb = self._knowledge_base(server_kb(server), self.server_docs(server), index_dir)
+                self._servers[server] = kb
+            return kb
 
     def open(self, *, progress: Progress | None = None, refresh: bool = True) -> BuildReport | None:
-        """Load the serving index; build it first if missing, stale (documents changed, when
-        ``refresh``), built for another model/chunker, or damaged. Returns the build report
-        when a build ran. A stale index still serves when the documents folder is gone or
-        another process is building."""
-        cfg = self.config
-        signature = chunker_signature(effective_chunker(cfg.chunker, self.embedder))
-        try:
-            data = read_index(cfg.index_dir, model=self.embedder.model_id, chunker=signature)
-        except IndexNotFoundError:
-            log.info("no index yet in %s: building it", cfg.index_dir)
-            return self.reindex(progress=progress)
-        except (IndexMismatchError, IndexCorruptError) as exc:
-            log.warning("%s -- rebuilding", exc)
-            return self.reindex(full=True, progress=progress)
-        if refresh and is_stale(cfg.docs_dir, data):
-            if not cfg.docs_dir.is_dir():
-                log.warning(
-                    "documents folder %s is missing: answering from the existing index",
-                    cfg.docs_dir,
-                )
-            else:
-                log.info("documents changed since the index was built: updating it")
-                try:
-                    return self.reindex(progress=progress)
-                except BuildInProgressError:
-                    log.warning("another build is running: answering from the current index")
-                except IndexWriteError as exc:  # e.g. a read-only index folder
-                    log.warning("%s: answering from the index as it was built", exc)
-        self._retriever = Retriever(MemoryStore(data), self.embedder, cfg.retrieval)
-        return None
+        """Load the serving indexes (building what is missing, stale or damaged; see
+        ``KnowledgeBase.open``): the shared one, then each server's. Returns the shared
+        build's report when one ran."""
+        report = self.shared.open(progress=progress, refresh=refresh)
+        for server in self._known_servers():
+            try:
+                self.server(server).open(refresh=refresh)
+            except SourceDocsError as exc:
+                log.warning("server %s: %s", server, exc)
+        return report
 
-    def reindex(self, *, full: bool = False, progress: Progress | None = None) -> BuildReport:
-        if not self._build_lock.acquire(blocking=False):
-            raise BuildInProgressError("an index build is already running; try again shortly")
-        try:
-            cfg = self.config
-            built = build_index(
-                cfg.docs_dir,
-                cfg.index_dir,
-                self.embedder,
-                cfg.chunker,
-                full=full,
-                hnsw_threshold=cfg.hnsw_threshold,
-                max_doc_bytes=cfg.max_doc_bytes,
-                progress=progress,
-            )
-            self._retriever = Retriever(MemoryStore(built.data), self.embedder, cfg.retrieval)
-            return built.report
-        finally:
-            self._build_lock.release()
+    def _known_servers(self) -> list[int]:
+        root = self.config.server_docs_dir
+        found: set[int] = set()
+        if root is not None and root.is_dir():
+            found |= {int(p.name) for p in root.iterdir() if p.is_dir() and p.name.isdigit()}
+        if root is not None and self.pool is not None:
+            with self.pool.connection() as conn:
+                found |= {int(kb.split("-", 1)[1]) for kb in knowledge_bases(conn) if kb != SHARED}
+        return sorted(found)
+
+    def reindex(
+        self, *, full: bool = False, progress: Progress | None = None, server: int | None = None
+    ) -> BuildReport:
+        kb = self.shared if server is None else self.server(server)
+        return kb.reindex(full=full, progress=progress)
 
     @property
     def building(self) -> bool:
-        return self._build_lock.locked()
+        return self.shared.building or any(kb.building for kb in self._servers.values())
+
+    def migrate(self) -> list[tuple[str, str, int]]:
+        """Copy the embedded indexes (shared and every server's) into the database as they
+        are. Returns (knowledge base, version, passages) for each."""
+        if self.pool is None:
+            raise ConfigError("database_url", "is not set: there is no database to migrate to")
+        done = []
+        for kb in [self.shared] + [self.server(s) for s in self._known_servers()]:
+            if not has_index(kb.index_dir):
+                continue
+            version = kb.migrate()
+            done.append((kb.name, version, kb.store.size))
+        if not done:
+            raise IndexNotFoundError(f"no index in {self.config.index_dir} to migrate")
+        return done
+
+    def follow(self) -> None:
+        """With a database: switch to each version another process publishes (a thread)."""
+        if self.pool is not None and self._follower is None:
+            self._follower = VersionFollower(self.pool.url, self._published)
+            self._follower.start()
+
+    def _published(self, name: str, version: str) -> None:
+        if name == SHARED:
+            kb = self.shared
+        elif name.startswith("server-") and self.config.server_docs_dir is not None:
+            kb = self.server(int(name.split("-", 1)[1]))
+        else:
+            return
+        if kb.version == version:
+            return
+        assert self.pool is not None
+        with self.pool.connection() as conn:
+            manifest = manifest_of(conn, version)
+        kb.switch(version, manifest)
+
+    def close(self) -> None:
+        if self._follower is not None:
+            self._follower.stop()
+            self._follower = None
+        if self.pool is not None:
+            self.pool.close()
 
     def check_document(self, name: str, data: bytes) -> LoadedDocument:
         """:func:`check_document` with this engine's size limit (``max_doc_mb``)."""
         return check_document(name, data, self.config.max_doc_bytes)
 
-    def answer(self, question: str, top_k: int | None = None) -> Answer:
-        return self.retriever.answer(question, top_k)
+    def answer(self, question: str, top_k: int | None = None, server: int | None = None) -> Answer:
+        return self.retriever_for(server).answer(question, top_k)
 
-    def answer_many(self, questions: Sequence[str], top_k: int | None = None) -> list[Answer]:
-        return self.retriever.answer_many(questions, top_k)
+    def answer_many(
+        self, questions: Sequence[str], top_k: int | None = None, server: int | None = None
+    ) -> list[Answer]:
+        return self.retriever_for(server).answer_many(questions, top_k)

@@ -161,7 +161,9 @@ class PgStore:
         return Candidates(
             ids=np.array([r[0] for r in rows], dtype=np.int64),
             chunks=chunks,
-            chunk_vectors=np.array([r[2].to_numpy() for r in rows], dtype=np.float32).reshape(-1, dim),
+            chunk_vectors=np.array([r[2].to_numpy() for r in rows], dtype=np.float32).reshape(
+                -1, dim
+            ),
             heading_vectors=np.array(
                 [np.frombuffer(r[3], dtype=COMPACT_DTYPE) for r in rows]
             ).reshape(-1, dim),

@@ -83,6 +83,23 @@ def current(conn: psycopg.Connection[Any], kb: str) -> tuple[str, Manifest]:
     return row[0], manifest_from_dict(row[1])
 
 
+def manifest_of(conn: psycopg.Connection[Any], version: str) -> Manifest:
+    row = conn.execute(
+        "SELECT manifest FROM askdocs_versions WHERE name = %s", (version,)
+    ).fetchone()
+    if row is None:
+        raise IndexNotFoundError(f"index version {version} is not in the database")
+    return manifest_from_dict(row[0])
+
+
+def knowledge_bases(conn: psycopg.Connection[Any]) -> list[str]:
+    """Names of the knowledge bases that have a current version."""
+    try:
+        return [r[0] for r in conn.execute("SELECT kb FROM askdocs_current ORDER BY kb")]
+    except psycopg.errors.UndefinedTable:
+        return []
+
+
 @contextmanager
 def build_lock(url: str) -> Iterator[psycopg.Connection[Any]]:
     """Hold the cluster-wide build lock on a connection of its own (yielded for writing).

@@ -21,7 +21,7 @@ import yarl
 from bot_fixtures import DOC, TIMEOUT, BotFactory
 from fakediscord import FakeDiscord, Intent, MessageFlag
 
-import index.engine as engine_module
+import index.knowledge as engine_module
 from bot.discord_app import limits
 from bot.discord_app.embeds import CLOSEST_FIELD, SOURCE_FIELD
 from bot.discord_app.errors import BotConfigError, BotConnectionError, BotError, BotLoginError
@@ -177,8 +177,8 @@ async def test_cooldown_notice_for_mentions_deletes_itself(
 async def test_a_4000_character_question_is_answered_within_limits(
     fake_discord: FakeDiscord, start_bot: BotFactory, engine: Engine
 ) -> None:
-    engine.retriever.settings = dataclasses.replace(
-        engine.retriever.settings, max_question_chars=4000
+    engine.config = dataclasses.replace(
+        engine.config, max_question_chars=4000
     )  # as the CLI configures it from the same setting
     await start_bot(max_question_chars=4000)
     filler = " Kim and Putin met in Vladivostok, and the talks went on for many hours."
@@ -359,6 +359,8 @@ async def test_reindex_by_admin_picks_up_a_new_document(
     fake_discord: FakeDiscord, start_bot: BotFactory, engine: Engine
 ) -> None:
     await start_bot()
+    before = embed_of(await ask(fake_discord, NEW_QUESTION))  # cached until the index changes
+    assert NEW_DOC not in str(before)
     (engine.config.docs_dir / NEW_DOC).write_text(NEW_DOC_TEXT, encoding="utf-8")
     iid = await fake_discord.slash_command("reindex", user=fake_discord.admin_user)
     report = await fake_discord.wait_interaction_final(iid, timeout=TIMEOUT)

@@ -1,0 +1,197 @@
+"""One knowledge base: a documents folder, its index and the store that serves it.
+
+Embedded (no database): the index lives in ``index_dir`` as files and is served from this
+process (:class:`~index.passages.MemoryStore`). With a database pool, builds still run here
+(``index_dir`` is then this machine's build cache, so unchanged documents are not embedded
+again) and are published to PostgreSQL as a new version; the passages are served from the
+database (:class:`~index.pg_store.PgStore`) and every process follows the current version.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from index.builder import (
+    Progress,
+    build_index,
+    chunker_signature,
+    effective_chunker,
+    is_stale,
+)
+from index.chunking import ChunkerSettings
+from index.embedding import Embedder
+from index.errors import (
+    BuildInProgressError,
+    IndexCorruptError,
+    IndexMismatchError,
+    IndexNotFoundError,
+    IndexWriteError,
+)
+from index.models import BuildReport, DocumentInfo
+from index.passages import MemoryStore, PassageStore
+from index.pg_store import PgStore, Pool
+from index.pg_versions import build_lock, current, publish
+from index.store import IndexData, Manifest, read_index
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class BuildOptions:
+    """How a knowledge base builds its index (from ``EngineConfig``)."""
+
+    chunker: ChunkerSettings
+    hnsw_threshold: int
+    max_doc_bytes: int
+
+
+class KnowledgeBase:
+    """Documents in ``docs_dir`` served under ``name`` (``shared`` or ``server-<id>``).
+
+    ``store`` is swapped by one assignment, so readers never see a half-built index; only
+    one build runs at a time (BuildInProgressError otherwise; across processes too).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        docs_dir: Path,
+        index_dir: Path,
+        embedder: Embedder,
+        *,
+        options: BuildOptions,
+        pool: Pool | None = None,
+    ) -> None:
+        self.name = name
+        self.docs_dir = docs_dir
+        self.index_dir = index_dir
+        self.embedder = embedder
+        self.options = options
+        self.pool = pool
+        self._store: PassageStore | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def store(self) -> PassageStore:
+        if self._store is None:
+            raise IndexNotFoundError("the index is not loaded yet")
+        return self._store
+
+    @property
+    def loaded(self) -> bool:
+        return self._store is not None
+
+    @property
+    def documents(self) -> tuple[DocumentInfo, ...]:
+        return self.store.documents
+
+    @property
+    def building(self) -> bool:
+        return self._lock.locked()
+
+    @property
+    def version(self) -> str | None:
+        """The database version served (None for an embedded index)."""
+        return self._store.version if isinstance(self._store, PgStore) else None
+
+    def _signature(self) -> dict[str, int]:
+        return chunker_signature(effective_chunker(self.options.chunker, self.embedder))
+
+    def open(self, *, progress: Progress | None = None, refresh: bool = True) -> BuildReport | None:
+        """Load the serving index; build it first if missing, built for another model or
+        chunker, or damaged; with ``refresh``, rebuild an embedded index whose documents
+        changed. Returns the build report when a build ran."""
+        if self.pool is not None:
+            return self._open_database(progress)
+        try:
+            data = read_index(
+                self.index_dir, model=self.embedder.model_id, chunker=self._signature()
+            )
+        except IndexNotFoundError:
+            log.info("no index yet in %s: building it", self.index_dir)
+            return self.reindex(progress=progress)
+        except (IndexMismatchError, IndexCorruptError) as exc:
+            log.warning("%s -- rebuilding", exc)
+            return self.reindex(full=True, progress=progress)
+        if refresh and is_stale(self.docs_dir, data):
+            if not self.docs_dir.is_dir():
+                log.warning(
+                    "documents folder %s is missing: answering from the existing index",
+                    self.docs_dir,
+                )
+            else:
+                log.info("documents changed since the index was built: updating it")
+                try:
+                    return self.reindex(progress=progress)
+                except BuildInProgressError:
+                    log.warning("another build is running: answering from the current index")
+                except IndexWriteError as exc:  # e.g. a read-only index folder
+                    log.warning("%s: answering from the index as it was built", exc)
+        self._store = MemoryStore(data)
+        return None
+
+    def _open_database(self, progress: Progress | None) -> BuildReport | None:
+        """Serve the database's current version. Builds only when there is none or it was
+        built for another model or chunker: document changes are published by a build
+        (``askdocs index``, /reindex, /docs), not by every process that starts."""
+        assert self.pool is not None
+        with self.pool.connection() as conn:
+            try:
+                version, manifest = current(conn, self.name)
+            except IndexNotFoundError:
+                log.info("no index for %r in the database yet: building it", self.name)
+                return self.reindex(progress=progress)
+        if manifest.model != self.embedder.model_id or manifest.chunker != self._signature():
+            log.warning("the database's index of %r was built with other settings", self.name)
+            return self.reindex(progress=progress)
+        self._store = PgStore(self.pool, version, manifest)
+        return None
+
+    def reindex(self, *, full: bool = False, progress: Progress | None = None) -> BuildReport:
+        if not self._lock.acquire(blocking=False):
+            raise BuildInProgressError("an index build is already running; try again shortly")
+        try:
+            if self.pool is None:
+                data, report = self._build(full, progress)
+                self._store = MemoryStore(data)
+                return report
+            with build_lock(self.pool.url) as conn:
+                data, report = self._build(full, progress)
+                version = publish(conn, self.name, MemoryStore(data))
+            self._store = PgStore(self.pool, version, data.manifest)
+            return report
+        finally:
+            self._lock.release()
+
+    def _build(self, full: bool, progress: Progress | None) -> tuple[IndexData, BuildReport]:
+        built = build_index(
+            self.docs_dir,
+            self.index_dir,
+            self.embedder,
+            self.options.chunker,
+            full=full,
+            hnsw_threshold=self.options.hnsw_threshold,
+            max_doc_bytes=self.options.max_doc_bytes,
+            progress=progress,
+        )
+        return built.data, built.report
+
+    def switch(self, version: str, manifest: Manifest) -> None:
+        """Serve ``version`` from the database (another process published it)."""
+        if self.pool is None or self.version == version:
+            return
+        self._store = PgStore(self.pool, version, manifest)
+        log.info("now serving version %s of %r", version, self.name)
+
+    def migrate(self) -> str:
+        """Publish the embedded index in ``index_dir`` to the database as it is (no
+        documents read, nothing embedded). Returns the new version's name."""
+        assert self.pool is not None
+        data = read_index(self.index_dir)
+        with build_lock(self.pool.url) as conn:
+            version = publish(conn, self.name, MemoryStore(data))
+        self._store = PgStore(self.pool, version, data.manifest)
+        return version
