@@ -5,7 +5,6 @@ after the server restarts."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 
 import psycopg
 import pytest
@@ -14,17 +13,6 @@ from pg import PASSWORD, PostgresServer
 from bot.shared.database import Database, DatabaseError, check_database
 from bot.shared.settings import Settings
 from index import pg
-
-
-@pytest.fixture(scope="module")
-def own_server() -> Iterator[PostgresServer]:
-    """A server of this module's own, so that stopping it disturbs no other test."""
-    try:
-        server = PostgresServer()
-    except Exception as exc:  # pgserver missing
-        pytest.skip(str(exc))
-    with server:
-        yield server
 
 
 def test_the_test_server_has_pgvector_and_listens_only_on_localhost(
@@ -122,16 +110,16 @@ def test_a_database_url_that_is_not_postgresql_is_one_line(
 
 # -- a restarting server -------------------------------------------------------------------------
 def test_a_connection_lost_to_a_restart_is_reopened_once(
-    own_server: PostgresServer, caplog: pytest.LogCaptureFixture
+    pg_own_server: PostgresServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    url = own_server.create_database()
+    url = pg_own_server.create_database()
     db = Database(url, name="test store")
     assert db.run("read", lambda c: c.execute("SELECT 1").fetchone()) == (1,)
-    own_server.restart()
+    pg_own_server.restart()
     with caplog.at_level(logging.WARNING):
         assert db.run("read", lambda c: c.execute("SELECT 2").fetchone()) == (2,)
     assert not caplog.records
-    own_server.stop()
+    pg_own_server.stop()
     try:
         with pytest.raises(DatabaseError) as caught:
             db.run("read", lambda c: c.execute("SELECT 3").fetchone())
@@ -141,6 +129,6 @@ def test_a_connection_lost_to_a_restart_is_reopened_once(
         )
         assert "\n" not in message and PASSWORD not in message
     finally:
-        own_server.start()
+        pg_own_server.start()
     assert db.run("read", lambda c: c.execute("SELECT 4").fetchone()) == (4,)
     db.close()

@@ -1,5 +1,8 @@
 """The question log: retention, salted user hashes, schema migration, portable SQL, and a
-corrupt or locked database that never stops answers (writes queued off the caller)."""
+corrupt or locked database that never stops answers (writes queued off the caller).
+
+The behaviour tests run on both backends: SQLite (the default) and PostgreSQL (a real server
+from tests/pg.py), including a server restarted under load."""
 
 from __future__ import annotations
 
@@ -10,10 +13,12 @@ import sqlite3
 import stat
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
+from pg import PostgresServer
 
 from bot.shared import question_log as ql
 from bot.shared.question_log import (
@@ -21,9 +26,11 @@ from bot.shared.question_log import (
     MIGRATIONS,
     SCHEMA_VERSION,
     Cited,
+    PgQuestionLog,
     QuestionEntry,
     QuestionLog,
     QuestionLogError,
+    QuestionStore,
     hash_user,
 )
 from bot.shared.question_recorder import QuestionRecorder
@@ -51,15 +58,42 @@ def entry(
     return QuestionEntry(question, **values)  # type: ignore[arg-type]
 
 
+MakeLog = Callable[..., QuestionStore]
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def make_log(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MakeLog]:
+    """Opens question logs on one backend: the same SQLite file, or the same fresh database."""
+    url = request.getfixturevalue("pg_database") if request.param == "postgres" else None
+    made: list[QuestionStore] = []
+
+    def make(retention_days: int = 30) -> QuestionStore:
+        log: QuestionStore
+        if url is not None:
+            log = PgQuestionLog(url, retention_days=retention_days)
+        else:
+            log = QuestionLog(tmp_path / "questions.sqlite3", retention_days=retention_days)
+        made.append(log)
+        return log
+
+    yield make
+    for log in made:
+        log.close()
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[QuestionLog]:
-    log = QuestionLog(tmp_path / "questions.sqlite3", retention_days=30)
-    yield log
-    log.close()
+def store(make_log: MakeLog) -> QuestionStore:
+    return make_log()
+
+
+def count(store: QuestionStore, table: str) -> int:
+    return int(
+        store._run("read", lambda conn: conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+    )
 
 
 # -- recording and reading -----------------------------------------------------------------------
-def test_a_question_is_stored_with_its_citations_and_read_back(store: QuestionLog) -> None:
+def test_a_question_is_stored_with_its_citations_and_read_back(store: QuestionStore) -> None:
     store.record(entry())
     store.record(entry("How do I bake bread?", outcome="refused", confidence=0.1, cited=(),
                        guild_id=7, message_id=None, asked_at=NOW + 1))  # fmt: skip
@@ -77,21 +111,19 @@ def test_a_question_is_stored_with_its_citations_and_read_back(store: QuestionLo
 
 
 # -- retention -----------------------------------------------------------------------------------
-def test_retention_deletes_older_questions_and_their_citations(store: QuestionLog) -> None:
+def test_retention_deletes_older_questions_and_their_citations(store: QuestionStore) -> None:
     for age_days in (0, 29, 31, 400):
         store.record(entry(f"asked {age_days} days ago", asked_at=NOW - age_days * DAY))
     assert store.purge(now=NOW) == 2
     assert [r.question for r in store.since(0)] == ["asked 29 days ago", "asked 0 days ago"]
-    conn = sqlite3.connect(store.path)
-    assert conn.execute("SELECT COUNT(*) FROM citations").fetchone()[0] == 4  # 2 questions × 2
-    conn.close()
+    assert count(store, "citations") == 4  # 2 questions × 2
     assert store.purge(now=NOW) == 0
 
 
 async def test_the_recorder_applies_retention_on_start_and_then_periodically(
-    tmp_path: Path,
+    make_log: MakeLog,
 ) -> None:
-    store = QuestionLog(tmp_path / "q.sqlite3", retention_days=1)
+    store = make_log(retention_days=1)
     store.record(entry("old", asked_at=time.time() - 3 * DAY))
     recorder = QuestionRecorder(store, purge_every=0.05)
     recorder.start()
@@ -130,8 +162,9 @@ def test_the_log_is_off_by_default() -> None:
 
 # -- hashing -------------------------------------------------------------------------------------
 def test_user_ids_are_stored_only_as_salted_hashes(
-    store: QuestionLog, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    store = QuestionLog(tmp_path / "questions.sqlite3", retention_days=30)
     with caplog.at_level(logging.DEBUG):
         store.record(entry())
         store.record(entry(asked_at=NOW + 1))
@@ -146,6 +179,29 @@ def test_user_ids_are_stored_only_as_salted_hashes(
         assert str(USER).encode() not in data and USER.to_bytes(8, "big") not in data
         assert USER.to_bytes(8, "little") not in data
     assert salt.hex() not in caplog.text and repr(salt) not in caplog.text
+    store.close()
+
+
+def test_postgresql_keeps_one_salt_per_database_and_no_user_id(
+    pg_database: str, pg_server: PostgresServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    one = PgQuestionLog(pg_database, retention_days=30)
+    two = PgQuestionLog(pg_database, retention_days=30)  # another bot process, same database
+    with caplog.at_level(logging.DEBUG):
+        one.record(entry())
+        two.record(entry(asked_at=NOW + 1))
+    first, second = one.since(0)
+    assert first.user_hash == second.user_hash  # every process hashes a user alike
+    with psycopg.connect(pg_database) as conn:
+        (salt_hex,) = conn.execute("SELECT salt FROM askdocs_salt").fetchone()
+        dump = repr(conn.execute("SELECT * FROM questions").fetchall())
+    assert first.user_hash == hash_user(USER, bytes.fromhex(salt_hex))
+    assert str(USER) not in dump and salt_hex not in caplog.text
+    other = PgQuestionLog(pg_server.create_database(), retention_days=30)
+    other.record(entry())
+    assert other.since(0)[0].user_hash != first.user_hash  # another database, another salt
+    for log in (one, two, other):
+        log.close()
 
 
 def test_the_salt_is_made_once_and_kept(tmp_path: Path) -> None:
@@ -338,3 +394,124 @@ def test_a_stuck_log_drops_writes_beyond_its_queue(caplog: pytest.LogCaptureFixt
     assert len(caplog.records) == 1 and "dropping" in caplog.records[0].getMessage()
     release.set()
     recorder.close()
+
+
+# -- PostgreSQL: migration, a newer schema, a server restarted under load -------------------------
+def make_v1_pg(url: str) -> None:
+    """A PostgreSQL log as the first schema left it, with one question."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(ql._VERSION_TABLE)
+        for statement in MIGRATIONS[0]:
+            conn.execute(statement)
+        conn.execute("INSERT INTO askdocs_schema (component, version) VALUES ('question_log', 1)")
+        conn.execute(
+            "INSERT INTO questions (id, asked_at, guild_id, channel_kind, outcome, confidence, "
+            "question, user_hash, message_id) VALUES ('q1', %s, 42, 'text', 'answered', 0.8, "
+            "'an old question', 'h', 5)",
+            (int(NOW),),
+        )
+        conn.execute(
+            "INSERT INTO citations (question_id, passage_rank, source) VALUES ('q1', 0, 'a.txt')"
+        )
+
+
+def test_postgresql_migration_from_v1_keeps_the_rows(
+    pg_database: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    make_v1_pg(pg_database)
+    store = PgQuestionLog(pg_database, retention_days=30)
+    with caplog.at_level(logging.INFO, logger="bot.shared"):
+        assert store.schema_version() == SCHEMA_VERSION == 2
+    assert "migrated to v2" in caplog.text
+    store.record(entry("a new question", asked_at=NOW + 1))
+    old, new = store.since(0)
+    assert (old.question, old.via, old.message_id, old.cited) == (
+        "an old question", None, 5, (Cited("a.txt", "a.txt"),))  # fmt: skip
+    assert (new.via, new.cited[0].citation) == ("slash", "a.txt › Timing")
+    store.close()
+    with psycopg.connect(pg_database) as conn:
+        indexes = {r[0] for r in conn.execute("SELECT indexname FROM pg_indexes")}
+    assert {"questions_asked_at", "questions_message_id"} <= indexes
+    again = PgQuestionLog(pg_database, retention_days=30)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="bot.shared"):
+        assert again.schema_version() == 2
+    assert "migrated" not in caplog.text
+    again.close()
+
+
+def test_postgresql_opened_by_many_processes_at_once_migrates_once(pg_database: str) -> None:
+    stores = [PgQuestionLog(pg_database, retention_days=30) for _ in range(6)]
+    errors: list[BaseException] = []
+
+    def open_one(store: QuestionStore) -> None:
+        try:
+            store.open()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_one, args=(s,)) for s in stores]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and {s.schema_version() for s in stores} == {SCHEMA_VERSION}
+    for store in stores:
+        store.close()
+
+
+def test_postgresql_newer_schema_is_refused_in_one_line(pg_database: str) -> None:
+    PgQuestionLog(pg_database, retention_days=30).open()
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        conn.execute("UPDATE askdocs_schema SET version = 99 WHERE component = 'question_log'")
+    with pytest.raises(QuestionLogError, match=r"schema v99, newer than this askdocs \(v2\)"):
+        PgQuestionLog(pg_database, retention_days=30).open()
+
+
+def test_report_sees_no_postgresql_log_until_one_is_made(pg_database: str) -> None:
+    store = PgQuestionLog(pg_database, retention_days=30)
+    assert not store.exists()
+    assert not store.exists()  # looking created nothing
+    store.open()
+    assert store.exists()
+    store.close()
+
+
+def test_a_restarted_postgresql_is_logged_once_and_writing_resumes(
+    pg_own_server: PostgresServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Questions go on being recorded while the server restarts: writes that fail while it is
+    down are dropped with one warning, nobody waits for them, and after the restart writing
+    resumes (and says so)."""
+    url = pg_own_server.create_database()
+    store = PgQuestionLog(url, retention_days=30, connect_timeout=2)
+    recorder = QuestionRecorder(store)
+    try:
+        recorder.record(entry("before"))
+        recorder.flush()
+        pg_own_server.restart()  # the open connection is lost: reopened without a word
+        with caplog.at_level(logging.DEBUG, logger="bot"):
+            recorder.record(entry("after a restart", asked_at=NOW + 1))
+            recorder.flush()
+        assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+        pg_own_server.stop()
+        with caplog.at_level(logging.DEBUG, logger="bot"):
+            started = time.perf_counter()
+            for n in range(20):
+                recorder.record(entry(f"while down {n}", asked_at=NOW + 2))
+            assert time.perf_counter() - started < 0.05  # queued: the caller never waits
+            recorder.flush()
+        warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+        assert len(warnings) == 1 and "still answered but not logged" in warnings[0]
+        assert "\n" not in warnings[0] and "password" not in warnings[0].lower()
+        pg_own_server.start()
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="bot"):
+            recorder.record(entry("back again", asked_at=NOW + 3))
+            recorder.flush()
+        assert "writable again" in caplog.text
+        assert [r.question for r in store.since(0)] == ["before", "after a restart", "back again"]
+    finally:
+        if not pg_own_server.running:
+            pg_own_server.start()
+        recorder.close()

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from typing import TYPE_CHECKING, Any
 
 import discord
 
 from bot.discord_app.embeds import parse_answer_embed
+from bot.shared.feedback import FeedbackError
 
 if TYPE_CHECKING:
     from bot.discord_app.bot import AskdocsBot
@@ -50,7 +50,7 @@ async def record_vote(interaction: discord.Interaction, vote: int) -> None:
         await asyncio.to_thread(
             bot.feedback.record, message.id, question, source, interaction.user.id, vote
         )
-    except sqlite3.Error:
+    except FeedbackError:
         log.warning("could not store feedback for message %s", message.id, exc_info=True)
         await interaction.response.send_message(
             "Sorry, I couldn't record that right now.", ephemeral=True

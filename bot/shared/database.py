@@ -40,7 +40,7 @@ VERSION_TABLE = """CREATE TABLE IF NOT EXISTS askdocs_schema (
     component VARCHAR(32) PRIMARY KEY,
     version   INTEGER     NOT NULL
 )"""
-_SCHEMA_LOCK = 0x61736B646F6373  # pg_advisory_xact_lock key: migrations run one at a time
+SCHEMA_LOCK = 0x61736B646F6373  # pg_advisory_xact_lock key: migrations run one at a time
 
 
 def _pg(sql: str) -> str:
@@ -85,7 +85,7 @@ def migrate_pg(
     code raises ``on_newer(found, target)``."""
     target = len(migrations)
     with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(?)", (_SCHEMA_LOCK,))
+        conn.execute("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK,))
         conn.execute(VERSION_TABLE)
         row = conn.execute(
             "SELECT version FROM askdocs_schema WHERE component = ?", (component,)
@@ -99,7 +99,7 @@ def migrate_pg(
             )
     for version in range(found + 1, target + 1):
         with conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(?)", (_SCHEMA_LOCK,))
+            conn.execute("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK,))
             current = conn.execute(
                 "SELECT version FROM askdocs_schema WHERE component = ?", (component,)
             ).fetchone()

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from bot.shared.clustering import SIMILARITY, cluster_questions, question_key
-from bot.shared.feedback import FeedbackStore
-from bot.shared.question_log import DAY, LoggedQuestion, QuestionLog
+from bot.shared.feedback import Votes
+from bot.shared.question_log import DAY, LoggedQuestion, QuestionStore
 
 REPORT_DAYS = 30  # default period of `askdocs report` and /insights
 MAX_DAYS = 3650
@@ -142,8 +142,8 @@ def build_insights(
 
 
 def gather_insights(
-    store: QuestionLog,
-    feedback: FeedbackStore,
+    store: QuestionStore,
+    feedback: Votes,
     documents: Iterable[str],
     embed: Embed,
     *,
@@ -152,7 +152,7 @@ def gather_insights(
     now: float | None = None,
 ) -> Insights:
     """Read the period's questions and their votes, and build the insights (blocking: run it
-    in a worker thread from async code). Raises QuestionLogError or sqlite3.Error."""
+    in a worker thread from async code). Raises QuestionLogError or FeedbackError."""
     moment = time.time() if now is None else now
     rows = store.since(period_start(days, moment), guild_id)
     votes = feedback.votes_for(r.message_id for r in rows if r.message_id)

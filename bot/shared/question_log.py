@@ -14,6 +14,10 @@ connection, busy timeout and WAL journal) is SQLite's own.
 
 The schema is versioned (table ``askdocs_schema``) and migrated on open; each step in
 :data:`MIGRATIONS` runs once, in a transaction with the version bump.
+
+With ``ASKDOCS_DATABASE_URL`` set, :class:`PgQuestionLog` keeps the same tables, migrations
+and API in PostgreSQL (the salt then lives in the database, so that every bot process hashes
+a user alike).
 """
 
 from __future__ import annotations
@@ -29,7 +33,10 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from bot.shared.database import PgConnection
 
 log = logging.getLogger(__name__)
 
@@ -219,9 +226,115 @@ def migrate(conn: sqlite3.Connection, target: int = SCHEMA_VERSION) -> int:
     return found
 
 
-class QuestionLog:
-    """The log's store. Opened lazily; every method blocks (call from a worker thread in
-    async code) and raises :class:`QuestionLogError` with a one-line reason. Thread-safe."""
+class _QuestionStore:
+    """The log's queries, the same on SQLite and PostgreSQL; subclasses provide ``_run``."""
+
+    retention_days: int
+    where: str  # the file or database, for messages (never a password)
+    _salt: bytes | None
+
+    def _run(self, what: str, work: Callable[[Any], T]) -> T:
+        raise NotImplementedError
+
+    def open(self) -> None:
+        """Create or migrate the database now (it is otherwise opened on first use)."""
+        self._run("open", lambda conn: None)
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def exists(self) -> bool:
+        """Whether a log has been created here (nothing is created to find out)."""
+        raise NotImplementedError
+
+    def record(self, entry: QuestionEntry) -> str:
+        """Store one question and its citations; returns its id."""
+        qid = uuid.uuid4().hex
+        asked_at = int(entry.asked_at if entry.asked_at is not None else time.time())
+
+        def write(conn: SqlConnection) -> None:
+            user = None if entry.user_id is None else hash_user(entry.user_id, self._salt or b"")
+            conn.execute("BEGIN")
+            try:
+                conn.execute(
+                    _INSERT_QUESTION,
+                    (qid, asked_at, entry.guild_id, entry.channel_kind, entry.via,
+                     entry.outcome, entry.confidence, entry.question, user, entry.message_id),
+                )  # fmt: skip
+                conn.executemany(
+                    _INSERT_CITATION,
+                    [(qid, rank, c.source, c.citation) for rank, c in enumerate(entry.cited)],
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+        self._run("write", write)
+        return qid
+
+    def purge(self, now: float | None = None) -> int:
+        """Delete questions older than the retention period; returns how many."""
+        cutoff = int((now if now is not None else time.time()) - self.retention_days * DAY)
+
+        def delete(conn: SqlConnection) -> int:
+            conn.execute("BEGIN")
+            try:
+                conn.execute(
+                    "DELETE FROM citations WHERE question_id IN "
+                    "(SELECT id FROM questions WHERE asked_at < ?)",
+                    (cutoff,),
+                )
+                deleted = conn.execute("DELETE FROM questions WHERE asked_at < ?", (cutoff,))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            return int(deleted.rowcount)
+
+        count = self._run("delete old questions", delete)
+        if count:
+            log.info(
+                "question log: deleted %d questions older than %d days", count, self.retention_days
+            )
+        return count
+
+    def since(self, start: float, guild_id: int | None = None) -> list[LoggedQuestion]:
+        """Questions asked at or after ``start`` (Unix time), oldest first (then by text: the
+        same order every time), with citations; only one guild's when ``guild_id`` is given."""
+
+        def read(conn: SqlConnection) -> list[LoggedQuestion]:
+            where, params = "", [int(start)]
+            if guild_id is not None:
+                where, params = " AND guild_id = ?", [int(start), guild_id]
+            rows = conn.execute(
+                _SELECT_QUESTIONS + where + " ORDER BY asked_at, question, id", params
+            )
+            questions = [LoggedQuestion(*row) for row in rows.fetchall()]
+            cited: dict[str, list[Cited]] = {}
+            for qid, _rank, source, shown in conn.execute(
+                _SELECT_CITATIONS + " ORDER BY c.question_id, c.passage_rank", (int(start),)
+            ).fetchall():
+                cited.setdefault(qid, []).append(Cited(source, shown or source))
+            return [_with_cited(q, cited.get(q.id, ())) for q in questions]
+
+        return self._run("read", read)
+
+    def schema_version(self) -> int:
+        def read(conn: SqlConnection) -> int:
+            row = conn.execute(
+                "SELECT version FROM askdocs_schema WHERE component = ?", (COMPONENT,)
+            ).fetchone()
+            return int(row[0]) if row else 0
+
+        return self._run("read", read)
+
+
+class QuestionLog(_QuestionStore):
+    """The log's store in SQLite. Opened lazily; every method blocks (call from a worker thread
+    in async code) and raises :class:`QuestionLogError` with a one-line reason. Thread-safe."""
+
+    backend = "sqlite"
 
     def __init__(
         self,
@@ -232,6 +345,7 @@ class QuestionLog:
         busy_timeout: float = BUSY_TIMEOUT,
     ) -> None:
         self.path = Path(path)
+        self.where = str(self.path)
         self.salt_path = salt_path or self.path.with_name("questions.salt")
         self.retention_days = retention_days
         self.busy_timeout = busy_timeout
@@ -270,95 +384,116 @@ class QuestionLog:
             self._conn.close()
             self._conn = None
 
-    def open(self) -> None:
-        """Create or migrate the database now (it is otherwise opened on first use)."""
-        self._run("open", lambda conn: None)
-
     def close(self) -> None:
         with self._lock:
             self._drop()
 
-    def record(self, entry: QuestionEntry) -> str:
-        """Store one question and its citations; returns its id."""
-        qid = uuid.uuid4().hex
-        asked_at = int(entry.asked_at if entry.asked_at is not None else time.time())
+    def exists(self) -> bool:
+        return self.path.exists()
 
-        def write(conn: sqlite3.Connection) -> None:
-            user = None if entry.user_id is None else hash_user(entry.user_id, self._salt or b"")
-            conn.execute("BEGIN")
-            try:
-                conn.execute(
-                    _INSERT_QUESTION,
-                    (qid, asked_at, entry.guild_id, entry.channel_kind, entry.via,
-                     entry.outcome, entry.confidence, entry.question, user, entry.message_id),
-                )  # fmt: skip
-                conn.executemany(
-                    _INSERT_CITATION,
-                    [(qid, rank, c.source, c.citation) for rank, c in enumerate(entry.cited)],
-                )
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
 
-        self._run("write", write)
-        return qid
+_SALT_TABLE = """CREATE TABLE IF NOT EXISTS askdocs_salt (
+    component VARCHAR(32) PRIMARY KEY,
+    salt      VARCHAR(128) NOT NULL
+)"""
 
-    def purge(self, now: float | None = None) -> int:
-        """Delete questions older than the retention period; returns how many."""
-        cutoff = int((now if now is not None else time.time()) - self.retention_days * DAY)
 
-        def delete(conn: sqlite3.Connection) -> int:
-            conn.execute("BEGIN")
-            try:
-                conn.execute(
-                    "DELETE FROM citations WHERE question_id IN "
-                    "(SELECT id FROM questions WHERE asked_at < ?)",
-                    (cutoff,),
-                )
-                deleted = conn.execute("DELETE FROM questions WHERE asked_at < ?", (cutoff,))
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            return int(deleted.rowcount)
+class PgQuestionLog(_QuestionStore):
+    """The log in PostgreSQL (``ASKDOCS_DATABASE_URL``): the same tables, migrations and
+    methods as :class:`QuestionLog`. The salt is made once per database (table
+    ``askdocs_salt``) so that every bot process hashes a user alike. Thread-safe; every
+    method blocks and raises :class:`QuestionLogError` with a one-line reason."""
 
-        count = self._run("delete old questions", delete)
-        if count:
-            log.info(
-                "question log: deleted %d questions older than %d days", count, self.retention_days
+    backend = "postgresql"
+
+    def __init__(self, url: str, *, retention_days: int, connect_timeout: int = 5) -> None:
+        from bot.shared.database import Database, DatabaseError
+
+        self.retention_days = retention_days
+        self._url = url
+        self._salt = None
+        try:
+            self._db = Database(
+                url, name="question log", setup=self._setup, connect_timeout=connect_timeout
             )
-        return count
+        except DatabaseError as exc:
+            raise QuestionLogError(str(exc)) from None
+        self.where = self._db.where
 
-    def since(self, start: float, guild_id: int | None = None) -> list[LoggedQuestion]:
-        """Questions asked at or after ``start`` (Unix time), oldest first (then by text: the
-        same order every time), with citations; only one guild's when ``guild_id`` is given."""
+    def __repr__(self) -> str:
+        return f"PgQuestionLog({self.where!r})"
 
-        def read(conn: sqlite3.Connection) -> list[LoggedQuestion]:
-            where, params = "", [int(start)]
-            if guild_id is not None:
-                where, params = " AND guild_id = ?", [int(start), guild_id]
-            rows = conn.execute(
-                _SELECT_QUESTIONS + where + " ORDER BY asked_at, question, id", params
-            )
-            questions = [LoggedQuestion(*row) for row in rows.fetchall()]
-            cited: dict[str, list[Cited]] = {}
-            for qid, _rank, source, shown in conn.execute(
-                _SELECT_CITATIONS + " ORDER BY c.question_id, c.passage_rank", (int(start),)
-            ).fetchall():
-                cited.setdefault(qid, []).append(Cited(source, shown or source))
-            return [_with_cited(q, cited.get(q.id, ())) for q in questions]
+    def _setup(self, conn: PgConnection) -> None:
+        from bot.shared.database import migrate_pg
 
-        return self._run("read", read)
+        migrate_pg(conn, COMPONENT, MIGRATIONS, _newer)
+        self._salt = _pg_salt(conn)
 
-    def schema_version(self) -> int:
-        def read(conn: sqlite3.Connection) -> int:
-            row = conn.execute(
-                "SELECT version FROM askdocs_schema WHERE component = ?", (COMPONENT,)
-            ).fetchone()
-            return int(row[0]) if row else 0
+    def _run(self, what: str, work: Callable[[Any], T]) -> T:
+        from bot.shared.database import DatabaseError
 
-        return self._run("read", read)
+        try:
+            return self._db.run(what, work)
+        except DatabaseError as exc:
+            raise QuestionLogError(str(exc)) from None
+
+    def close(self) -> None:
+        self._db.close()
+
+    def exists(self) -> bool:
+        import psycopg
+
+        from bot.shared.database import DatabaseError, connect, one_line
+
+        try:
+            with connect(self._url) as conn:  # a look only: creates nothing
+                if conn.execute("SELECT to_regclass('askdocs_schema')").fetchone() == (None,):
+                    return False
+                row = conn.execute(
+                    "SELECT version FROM askdocs_schema WHERE component = %s", (COMPONENT,)
+                ).fetchone()
+                return row is not None and int(row[0]) > 0
+        except DatabaseError as exc:
+            raise QuestionLogError(f"question log: {exc}") from None
+        except psycopg.Error as exc:
+            raise QuestionLogError(
+                f"question log {self.where}: cannot read: {one_line(exc, self._url)}"
+            ) from None
+
+
+def _newer(found: int, target: int) -> QuestionLogError:
+    return QuestionLogError(
+        f"the question log has schema v{found}, newer than this askdocs (v{target})"
+    )
+
+
+def _pg_salt(conn: PgConnection) -> bytes:
+    """The database's salt (made at first use; the first process to store one wins)."""
+    from bot.shared.database import SCHEMA_LOCK
+
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK,))
+        conn.execute(_SALT_TABLE)
+        conn.execute(
+            "INSERT INTO askdocs_salt (component, salt) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            (COMPONENT, secrets.token_bytes(SALT_BYTES).hex()),
+        )
+        row = conn.execute("SELECT salt FROM askdocs_salt WHERE component = ?", (COMPONENT,))
+        salt = bytes.fromhex(row.fetchone()[0])
+    if len(salt) < SALT_BYTES:
+        raise QuestionLogError("the question log's salt in the database is damaged (too short)")
+    return salt
+
+
+class SqlConnection(Protocol):
+    """What the queries use: sqlite3's connection, or :class:`~bot.shared.database.PgConnection`."""
+
+    def execute(self, sql: str, params: Sequence[Any] = ..., /) -> Any: ...
+
+    def executemany(self, sql: str, rows: Any, /) -> Any: ...
+
+
+QuestionStore = QuestionLog | PgQuestionLog
 
 
 def _with_cited(question: LoggedQuestion, cited: Sequence[Cited]) -> LoggedQuestion:

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from bot.shared.question_log import DAY, QuestionEntry, QuestionLog, QuestionLogError
+from bot.shared.question_log import DAY, QuestionEntry, QuestionLogError, QuestionStore
 from bot.shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -24,11 +24,12 @@ MAX_PENDING = 1000  # queued writes beyond this are dropped (a stuck disk must n
 
 
 class QuestionRecorder:
-    """Fire-and-forget writes to a :class:`QuestionLog`; a no-op when ``store`` is None."""
+    """Fire-and-forget writes to a question log (SQLite or PostgreSQL); a no-op when
+    ``store`` is None."""
 
     def __init__(
         self,
-        store: QuestionLog | None,
+        store: QuestionStore | None,
         *,
         max_pending: int = MAX_PENDING,
         purge_every: float = DAY,
@@ -45,10 +46,9 @@ class QuestionRecorder:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> QuestionRecorder:
-        if not settings.question_log:
-            return cls(None)
-        store = QuestionLog(settings.question_log_path, retention_days=settings.question_log_days)
-        return cls(store)
+        from bot.shared.stores import open_question_log
+
+        return cls(open_question_log(settings) if settings.question_log else None)
 
     @property
     def enabled(self) -> bool:
@@ -65,7 +65,7 @@ class QuestionRecorder:
             return None
         return self._submit(lambda store: store.purge())
 
-    def _submit(self, work: Callable[[QuestionLog], object]) -> Future[None] | None:
+    def _submit(self, work: Callable[[QuestionStore], object]) -> Future[None] | None:
         with self._count_lock:
             if self._pending >= self.max_pending:
                 if not self._dropping:
@@ -81,7 +81,7 @@ class QuestionRecorder:
             self._executor = ThreadPoolExecutor(1, thread_name_prefix="askdocs-question-log")
         return self._executor.submit(self._write, work)
 
-    def _write(self, work: Callable[[QuestionLog], object]) -> None:
+    def _write(self, work: Callable[[QuestionStore], object]) -> None:
         assert self.store is not None
         try:
             work(self.store)
@@ -93,7 +93,7 @@ class QuestionRecorder:
                 log.debug("%s", exc)
         else:
             if self._failing:
-                log.info("question log %s is writable again", self.store.path)
+                log.info("question log %s is writable again", self.store.where)
                 self._failing = False
         finally:
             with self._count_lock:

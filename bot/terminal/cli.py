@@ -10,7 +10,6 @@ import argparse
 import asyncio
 import logging
 import os
-import sqlite3
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
+from bot.shared.feedback import FeedbackError
 from bot.shared.question_log import QuestionLogError
 from bot.shared.settings import Settings
 from bot.terminal.render import answer_json_line, answer_text, report_text
@@ -130,11 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f" ({exc.filename})" if exc.filename else ""
         _fail(f"{exc.strerror or exc}{where}")
         return EXIT_ERROR
-    except QuestionLogError as exc:
+    except (QuestionLogError, FeedbackError) as exc:
         _fail(str(exc))
-        return EXIT_ERROR
-    except sqlite3.Error as exc:
-        _fail(f"feedback database {settings.feedback_path}: {exc}")
         return EXIT_ERROR
     except KeyboardInterrupt:
         _fail("interrupted")
@@ -296,9 +293,10 @@ def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.shared.feedback import FeedbackStore, format_summary
+    from bot.shared.feedback import format_summary
+    from bot.shared.stores import open_feedback
 
-    store = FeedbackStore(settings.feedback_path)
+    store = open_feedback(settings)
     _out(format_summary(store.summary()))
     if args.csv is not None:
         try:

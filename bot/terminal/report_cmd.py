@@ -9,10 +9,10 @@ import logging
 import sys
 from pathlib import Path
 
-from bot.shared.feedback import FeedbackStore
 from bot.shared.insights import MAX_DAYS, REPORT_DAYS, gather_insights, insights_json
-from bot.shared.question_log import QuestionLog, QuestionLogError
+from bot.shared.question_log import QuestionLogError
 from bot.shared.settings import Settings
+from bot.shared.stores import open_feedback, open_question_log
 from bot.terminal.report_html import write_html
 from bot.terminal.report_text import report_text
 
@@ -55,17 +55,17 @@ def add_report_parser(
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     from bot.terminal.cli import EXIT_ERROR, EXIT_OK, make_engine
 
-    path = settings.question_log_path
-    if not path.exists():
-        raise QuestionLogError(NO_LOG.format(path=path))
-    store = QuestionLog(path, retention_days=settings.question_log_days)
+    store = open_question_log(settings)
+    if not store.exists():
+        raise QuestionLogError(NO_LOG.format(path=store.where))
+    feedback = open_feedback(settings)
     try:
         store.open()  # fails fast (corrupt, newer schema) before the model loads
         engine = make_engine(settings)
         engine.open(refresh=False)
         insights = gather_insights(
             store,
-            FeedbackStore(settings.feedback_path),
+            feedback,
             [d.source for d in engine.documents],
             engine.embedder.encode,
             days=args.days,
@@ -73,6 +73,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
         )
     finally:
         store.close()
+        feedback.close()
     if args.html is not None:
         try:
             write_html(args.html, insights)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from typing import TYPE_CHECKING
 
 import discord
@@ -13,6 +12,7 @@ from discord.ext import commands
 
 from bot.discord_app.cogs.gate import admin_or_refuse
 from bot.discord_app.insights_embed import LOG_OFF, REFUSED, UNREADABLE, insights_embed
+from bot.shared.feedback import FeedbackError
 from bot.shared.insights import MAX_DAYS, REPORT_DAYS, gather_insights
 from bot.shared.question_log import QuestionLogError
 
@@ -55,7 +55,7 @@ class InsightsCog(commands.Cog):
                 days=days,
                 guild_id=interaction.guild_id,  # never another server's questions
             )
-        except (QuestionLogError, sqlite3.Error) as exc:
+        except (QuestionLogError, FeedbackError) as exc:
             log.warning("/insights cannot read the question log: %s", exc)
             await interaction.edit_original_response(content=UNREADABLE.format(reason=exc))
             return
