@@ -4,6 +4,7 @@ the micro-batcher and message parsing. No Discord connection involved."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import io
 import threading
@@ -18,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.discord_app import limits
-from bot.discord_app.batching import MicroBatcher
+from bot.discord_app.batching import MicroBatcher, question_key
 from bot.discord_app.cooldown import Cooldown
 from bot.discord_app.embeds import (
     CLOSEST_FIELD,
@@ -49,6 +50,7 @@ from bot.discord_app.reports import failure_reason, reindex_embed, retry_message
 from bot.shared.citation import citation
 from bot.shared.feedback import NO_SOURCE, FeedbackStore, format_summary, hash_user
 from bot.shared.settings import Settings
+from index.engine import Engine
 from index.errors import AskdocsError, IndexNotFoundError, QuestionError
 from index.models import Answer, BuildReport, Passage, SkippedFile
 
@@ -563,3 +565,111 @@ async def test_batcher_runs_one_batch_at_a_time_and_regroups_waiting_questions()
     assert (await first).question == "first" and len(rest) == 10
     assert peak[0] == 1
     assert [len(c) for c in engine.calls] == [1, 10]
+
+
+async def test_batcher_answers_a_repeated_question_from_its_cache() -> None:
+    engine = FakeEngine()
+    batcher = MicroBatcher(engine, max_question_chars=50, max_wait=0.001)
+    first = await batcher.answer("When was  the summit?")
+    again = await batcher.answer("  When was the\tsummit? ")
+    assert engine.calls == [["When was  the summit?"]]
+    assert first.question == "When was  the summit?"
+    assert again.question == "When was the\tsummit?"  # the asker's own (stripped) words
+    assert again.confidence == first.confidence and again.text == first.text
+    await batcher.answer("when was the summit?")  # another text: asked anew
+    assert len(engine.calls) == 2
+    assert batcher.counts.cached == 1
+    await batcher.close()
+
+
+async def test_batcher_cache_is_emptied_when_the_index_changes() -> None:
+    engine = FakeEngine()
+    index = [("v1",)]
+    batcher = MicroBatcher(
+        engine, max_question_chars=50, max_wait=0.001, version=lambda _server: index[0]
+    )
+    await batcher.answer("hello")
+    await batcher.answer("hello")
+    assert len(engine.calls) == 1
+    index[0] = ("v2",)  # a reindex: a new documents tuple
+    await batcher.answer("hello")
+    assert len(engine.calls) == 2
+    off = MicroBatcher(engine, max_question_chars=50, max_wait=0.001, cache_size=0)
+    await off.answer("hello")
+    assert len(engine.calls) == 3
+    await batcher.close()
+    await off.close()
+
+
+async def test_batcher_cache_is_bounded_and_answers_from_a_replaced_index_are_not_kept() -> None:
+    engine = FakeEngine()
+    index = [("v1",)]
+    batcher = MicroBatcher(
+        engine, max_question_chars=50, max_wait=0.001, cache_size=2, version=lambda _: index[0]
+    )
+    for q in ("a", "b", "c", "a"):  # "a" was pushed out by "c"
+        await batcher.answer(q)
+    assert [c[0] for c in engine.calls] == ["a", "b", "c", "a"]
+    asking = asyncio.create_task(batcher.answer("d"))
+    await asyncio.sleep(0.003)  # "d" is being answered from v1 ...
+    index[0] = ("v2",)  # ... when the index changes
+    await asking
+    await batcher.answer("d")
+    assert [c[0] for c in engine.calls][-2:] == ["d", "d"]
+    await batcher.close()
+
+
+async def test_batcher_embeds_a_question_asked_twice_at_once_only_once() -> None:
+    engine = FakeEngine()
+    batcher = MicroBatcher(engine, max_question_chars=50, max_wait=0.01)
+    a, b, c = await asyncio.gather(
+        batcher.answer("why?"), batcher.answer(" why? "), batcher.answer("how?")
+    )
+    assert engine.calls == [["why?", "how?"]]
+    assert (a.question, b.question, c.question) == ("why?", "why?", "how?")
+    gone = asyncio.create_task(batcher.answer("who?"))
+    stays = asyncio.create_task(batcher.answer("who?"))
+    await asyncio.sleep(0)
+    gone.cancel()  # one asker going away does not cancel the other's answer
+    assert (await stays).question == "who?"
+    await batcher.close()
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=40))
+def test_question_key_is_how_the_engine_reads_ascii_questions(text: str) -> None:
+    from index.normalize import fold
+
+    assert question_key(text) == fold(text)
+    assert question_key("caf\u00e9  au lait") == "caf\u00e9  au lait"  # not ASCII: as it is
+
+
+async def test_batcher_keeps_servers_apart() -> None:
+    asked: list[tuple[list[str], int | None]] = []
+
+    class PerServer(FakeEngine):
+        def answer_many(
+            self, questions: Sequence[str], top_k: int | None = None, server: int | None = None
+        ) -> list[Answer]:
+            asked.append((list(questions), server))
+            return [Answer(q, False, 0.9, f"{q} from {server}", ()) for q in questions]
+
+    batcher = MicroBatcher(PerServer(), max_question_chars=50, max_wait=0.01)
+    one, two, shared = await asyncio.gather(
+        batcher.answer("why?", server=1), batcher.answer("why?", server=2), batcher.answer("why?")
+    )
+    assert (one.text, two.text, shared.text) == ("why? from 1", "why? from 2", "why? from None")
+    assert sorted(map(str, asked)) == sorted(
+        map(str, [(["why?"], 1), (["why?"], 2), (["why?"], None)])
+    )
+    assert (await batcher.answer("why?", server=2)).text == "why? from 2"  # cached, per server
+    assert len(asked) == 3
+    await batcher.close()
+
+
+def test_questions_with_one_cache_key_get_the_same_answer_from_the_engine(engine: Engine) -> None:
+    """What the answer cache relies on: the engine answers the folded text."""
+    plain = "When did the Hanoi summit break down?"
+    spaced = "  When did  the Hanoi\tsummit\nbreak down? "
+    assert question_key(plain) == question_key(spaced.strip())
+    alone, spaced_answer = engine.answer_many([plain, spaced])
+    assert dataclasses.replace(spaced_answer, question=plain) == alone
