@@ -4,8 +4,10 @@ The server runs the wheel's ``initdb`` and ``postgres`` directly (not pgserver's
 data and unix sockets in a fresh temporary folder, listening only on 127.0.0.1 on a free
 port, with fast, unsafe settings (fsync off). PostgreSQL refuses to run as root, so as root
 it runs as an unprivileged user (``nobody``, created if absent) and the folder is handed to
-that user; otherwise it runs as whoever runs the tests. The server dies with the process that
-started it (parent-death signal), so even a killed test run leaks no server.
+that user (the binaries are copied into that folder first when the user cannot reach the
+virtualenv, say under /root); otherwise it runs as whoever runs the tests. The server dies
+with the process that started it (parent-death signal), so even a killed test run leaks no
+server.
 
     server = PostgresServer()
     server.start()
@@ -25,6 +27,7 @@ import pwd
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import tempfile
 import time
@@ -75,6 +78,35 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _reachable_by_others(path: Path) -> bool:
+    """Whether any user may reach ``path`` (every folder above it lets others through)."""
+    try:
+        return all(p.stat().st_mode & stat.S_IXOTH for p in [path, *path.parents])
+    except OSError:
+        return False
+
+
+def _sweep_stale(base: Path, older_than: float = 3600.0) -> None:
+    """Delete the folders of servers that a killed test run left behind (an hour old, with
+    no live server in them)."""
+    for folder in base.glob("askdocs-pg-*"):
+        try:
+            if time.time() - folder.stat().st_mtime < older_than:
+                continue
+            pid = int((folder / "data" / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            pid = 0
+        if pid:
+            try:
+                os.kill(pid, 0)
+                continue  # still serving
+            except ProcessLookupError:
+                pass
+            except PermissionError:
+                continue
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def _account(name: str) -> pwd.struct_passwd:
     """The unprivileged account to run as (created, without a home or shell, when absent)."""
     try:
@@ -97,16 +129,28 @@ class PostgresServer:
     """One PostgreSQL cluster in a temporary folder. ``url`` is the superuser's URL to the
     ``postgres`` database; :meth:`create_database` makes fresh ones."""
 
-    def __init__(self, *, run_as: str = RUN_AS) -> None:
+    def __init__(self, *, run_as: str = RUN_AS, copy_binaries: bool | None = None) -> None:
         self.bindir = find_bindir()
-        self.root = Path(tempfile.mkdtemp(prefix="askdocs-pg-"))
+        self._account = _account(run_as) if os.geteuid() == 0 else None
+        base = tempfile.gettempdir()
+        if self._account is not None and not _reachable_by_others(Path(base)):
+            base = "/tmp"
+        _sweep_stale(Path(base))
+        self.root = Path(tempfile.mkdtemp(prefix="askdocs-pg-", dir=base))
         self.data = self.root / "data"
         self.sockets = self.root / "sockets"
         self.logfile = self.root / "postgres.log"
         self.port = _free_port()
-        self._account = _account(run_as) if os.geteuid() == 0 else None
         self._process: subprocess.Popen[bytes] | None = None
         self._initialised = False
+        if copy_binaries is None:
+            copy_binaries = self._account is not None and not _reachable_by_others(
+                self.bindir / "postgres"
+            )
+        if self._account is not None:
+            self.root.chmod(0o755)  # the user gets data/ and sockets/ of its own
+        if copy_binaries:
+            self.bindir = self._copy_binaries()
 
     # -- addresses -----------------------------------------------------------------------------
     @property
@@ -165,7 +209,11 @@ class PostgresServer:
             shutil.rmtree(self.root, ignore_errors=True)
 
     def __enter__(self) -> PostgresServer:
-        self.start()
+        try:
+            self.start()
+        except BaseException:
+            self.cleanup()
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -192,6 +240,22 @@ class PostgresServer:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     # -- internals -----------------------------------------------------------------------------
+    def _copy_binaries(self) -> Path:
+        """Copy the install where the unprivileged user can run it, in the wheel's layout:
+        PostgreSQL finds lib/ and share/ beside bin/, and its libpq in ../../../pgserver.libs."""
+        package = self.bindir.parent.parent  # site-packages/pgserver
+        target = self.root / "pg"
+        shutil.copytree(
+            self.bindir.parent,
+            target / "pgserver" / "pginstall",
+            ignore=shutil.ignore_patterns("include"),
+            symlinks=True,
+        )
+        libs = package.parent / "pgserver.libs"
+        if libs.is_dir():
+            shutil.copytree(libs, target / "pgserver.libs", symlinks=True)
+        return target / "pgserver" / "pginstall" / "bin"
+
     def _as_user(self) -> dict[str, object]:
         if self._account is None:
             return {"preexec_fn": _die_with_parent}
@@ -208,7 +272,7 @@ class PostgresServer:
         pwfile = self.root / "pwfile"
         pwfile.write_text(PASSWORD + "\n", encoding="utf-8")
         if self._account is not None:
-            for path in (self.root, self.data, self.sockets, pwfile):
+            for path in (self.data, self.sockets, pwfile):
                 os.chown(path, self._account.pw_uid, self._account.pw_gid)
         done = subprocess.run(
             [str(self.bindir / "initdb"), "-D", str(self.data), "-U", SUPERUSER,
