@@ -132,3 +132,52 @@ def test_a_connection_lost_to_a_restart_is_reopened_once(
         pg_own_server.start()
     assert db.run("read", lambda c: c.execute("SELECT 4").fetchone()) == (4,)
     db.close()
+
+
+# -- the command line ----------------------------------------------------------------------------
+def test_run_checks_the_database_first_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], pg_server: PostgresServer
+) -> None:
+    from bot.terminal.cli import main
+
+    monkeypatch.setenv("ASKDOCS_DISCORD_TOKEN", "not-a-real-token")
+    monkeypatch.setenv("ASKDOCS_DATABASE_URL", "postgresql://askdocs:hunter2@127.0.0.1:1/askdocs")
+    assert main(["run"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("askdocs: error: cannot connect to postgresql://askdocs@127.0.0.1:1/")
+    assert err.count("\n") == 1 and "hunter2" not in err
+    monkeypatch.setenv("ASKDOCS_DATABASE_URL", pg_server.create_database(vector=False))
+    assert main(["run"]) == 1
+    err = capsys.readouterr().err
+    assert "lacks the vector extension" in err and PASSWORD not in err and err.count("\n") == 1
+
+
+def test_feedback_and_report_commands_read_postgresql(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], pg_database: str
+) -> None:
+    from bot.shared.feedback import PgFeedbackStore
+    from bot.terminal.cli import main
+
+    monkeypatch.setenv("ASKDOCS_DATABASE_URL", pg_database)
+    assert main(["feedback"]) == 0
+    assert capsys.readouterr().out.startswith("No feedback recorded yet.")
+    votes = PgFeedbackStore(pg_database)
+    votes.record(1, "When did the Hanoi summit break down?", "a.txt", 7, 1)
+    votes.close()
+    assert main(["feedback"]) == 0
+    assert "1 votes, 1 👍 / 0 👎" in capsys.readouterr().out
+    assert main(["report"]) == 1  # no question log in this database yet
+    err = capsys.readouterr().err
+    assert "no question log at postgresql://postgres@127.0.0.1:" in err and PASSWORD not in err
+
+
+def test_feedback_command_with_the_database_down_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.terminal.cli import main
+
+    monkeypatch.setenv("ASKDOCS_DATABASE_URL", "postgresql://askdocs:hunter2@127.0.0.1:1/askdocs")
+    assert main(["feedback"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("askdocs: error: feedback database: cannot read: cannot connect")
+    assert err.count("\n") == 1 and "hunter2" not in err

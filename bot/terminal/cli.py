@@ -266,6 +266,9 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     if settings.discord_token is None or not settings.discord_token.get_secret_value().strip():
         _fail("no Discord token: set ASKDOCS_DISCORD_TOKEN (environment or .env)")
         return EXIT_ERROR
+    from bot.shared.stores import check_database_setting
+
+    check_database_setting(settings)  # a bad or unreachable database fails before the model loads
     engine = make_engine(settings)
     engine.open(progress=_ProgressBar())
     try:
