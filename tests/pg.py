@@ -6,8 +6,8 @@ port, with fast, unsafe settings (fsync off). PostgreSQL refuses to run as root,
 it runs as an unprivileged user (``nobody``, created if absent) and the folder is handed to
 that user (the binaries are copied into that folder first when the user cannot reach the
 virtualenv, say under /root); otherwise it runs as whoever runs the tests. The server dies
-with the process that started it (parent-death signal), so even a killed test run leaks no
-server.
+with the thread that started it (parent-death signal), so even a killed test run leaks no
+server: start it from the main thread (pytest fixtures do), not from a short-lived worker.
 
     server = PostgresServer()
     server.start()

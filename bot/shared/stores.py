@@ -7,7 +7,7 @@ Nothing here connects: every store opens its connection on first use (call
 
 from __future__ import annotations
 
-from bot.shared.cooldown_store import DatabaseCooldown
+from bot.shared.cooldown_store import DatabaseCooldown, LocalCooldown
 from bot.shared.feedback import FeedbackStore, PgFeedbackStore, Votes
 from bot.shared.question_log import PgQuestionLog, QuestionLog, QuestionStore
 from bot.shared.settings import Settings
@@ -42,10 +42,15 @@ def open_question_log(settings: Settings) -> QuestionStore:
     return QuestionLog(settings.question_log_path, retention_days=settings.question_log_days)
 
 
-def open_global_cooldown(settings: Settings) -> DatabaseCooldown | None:
+def open_global_cooldown(
+    settings: Settings, fallback: LocalCooldown | None = None
+) -> DatabaseCooldown | None:
     """The cooldown shared by every bot process (PostgreSQL), or None without a database URL
-    (the in-memory per-process :class:`~bot.discord_app.cooldown.Cooldown` is then enough)."""
+    (the in-memory per-process :class:`~bot.discord_app.cooldown.Cooldown` is then enough).
+    ``fallback`` (that in-memory cooldown) decides while the database is unreachable."""
     url = database_url(settings)
     if not url:
         return None
-    return DatabaseCooldown(url, settings.cooldown_questions, settings.cooldown_seconds)
+    return DatabaseCooldown(
+        url, settings.cooldown_questions, settings.cooldown_seconds, fallback=fallback
+    )
