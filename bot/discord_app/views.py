@@ -24,6 +24,26 @@ UP_ID = "askdocs:feedback:up"
 DOWN_ID = "askdocs:feedback:down"
 
 
+class _Outage:
+    """Vote failures are logged once per outage (a warning), and the recovery once."""
+
+    failing = False
+
+    @classmethod
+    def failed(cls, exc: FeedbackError) -> None:
+        if not cls.failing:
+            log.warning("%s; votes are refused politely until it works again", exc)
+            cls.failing = True
+        else:
+            log.debug("%s", exc)
+
+    @classmethod
+    def worked(cls) -> None:
+        if cls.failing:
+            log.info("votes are stored again")
+            cls.failing = False
+
+
 class FeedbackView(discord.ui.View):
     def __init__(self) -> None:
         super().__init__(timeout=None)
@@ -50,12 +70,13 @@ async def record_vote(interaction: discord.Interaction, vote: int) -> None:
         await asyncio.to_thread(
             bot.feedback.record, message.id, question, source, interaction.user.id, vote
         )
-    except FeedbackError:
-        log.warning("could not store feedback for message %s", message.id, exc_info=True)
+    except FeedbackError as exc:
+        _Outage.failed(exc)
         await interaction.response.send_message(
             "Sorry, I couldn't record that right now.", ephemeral=True
         )
         return
+    _Outage.worked()
     log.info("feedback %+d on message %s (%s)", vote, message.id, source)
     await interaction.response.send_message(
         f"Thanks — recorded {'👍' if vote > 0 else '👎'}", ephemeral=True
