@@ -33,7 +33,7 @@ from index.errors import (
 from index.models import BuildReport, DocumentInfo
 from index.passages import MemoryStore, PassageStore
 from index.pg_store import PgStore, Pool
-from index.pg_versions import build_lock, current, publish
+from index.pg_versions import build_lock, current, ensure_schema, publish
 from index.store import IndexData, Manifest, read_index
 
 log = logging.getLogger(__name__)
@@ -139,6 +139,7 @@ class KnowledgeBase:
         (``askdocs index``, /reindex, /docs), not by every process that starts."""
         assert self.pool is not None
         with self.pool.connection() as conn:
+            ensure_schema(conn)
             try:
                 version, manifest = current(conn, self.name)
             except IndexNotFoundError:

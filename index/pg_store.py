@@ -19,9 +19,9 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import psycopg
@@ -32,7 +32,7 @@ from index.errors import DatabaseError
 from index.lexical import Tokenizer, idf, score_of
 from index.models import DocumentInfo
 from index.passages import Candidates
-from index.pg import connect, describe, one_line
+from index.pg import connect, describe, one_line, require_vector
 from index.store import COMPACT_DTYPE, Manifest, chunk_from_json
 from index.terms import TermCounter
 
@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 EF_SEARCH = 100
 """HNSW candidates kept while searching (pgvector's ``hnsw.ef_search``; at least ``k``)."""
 POOL_SIZE = 4
+T = TypeVar("T")
+Connection = psycopg.Connection[Any]
 
 
 def table_name(version: str) -> str:
@@ -57,47 +59,92 @@ class Pool:
 
     def __init__(self, url: str, size: int = POOL_SIZE) -> None:
         self.url = url
-        self._idle: queue.LifoQueue[psycopg.Connection[Any]] = queue.LifoQueue()
+        self._idle: queue.LifoQueue[Connection] = queue.LifoQueue()
         self._slots = threading.Semaphore(size)
         self._closed = False
 
-    def _open(self) -> psycopg.Connection[Any]:
+    def _open(self) -> Connection:
         conn = connect(self.url)
-        register_vector(conn)
+        try:
+            require_vector(conn)
+            register_vector(conn)
+        except BaseException:
+            conn.close()
+            raise
         conn.execute(sql.SQL("SET hnsw.ef_search = {}").format(sql.Literal(EF_SEARCH)))
         return conn
 
     @contextmanager
-    def connection(self) -> Iterator[psycopg.Connection[Any]]:
-        """A healthy connection; DatabaseError (one line) when the database cannot answer.
-        A connection that failed is dropped, so the next question reconnects."""
+    def connection(self) -> Iterator[Connection]:
+        """A connection; DatabaseError (one line) when the database cannot answer. A
+        connection that failed is dropped, so the next use reconnects."""
         with self._slots:
-            try:
-                conn = self._idle.get_nowait()
-            except queue.Empty:
-                conn = self._open()
+            conn, _ = self._borrow()
             try:
                 yield conn
             except psycopg.Error as exc:
                 conn.close()
-                raise DatabaseError(
-                    f"the database {describe(self.url)} failed: {one_line(exc, self.url)}"
-                ) from None
+                raise self._failed(exc) from None
             except BaseException:
                 conn.close()
                 raise
-            if self._closed or conn.closed:
-                conn.close()
-            else:
-                self._idle.put(conn)
+            self._give_back(conn)
 
-    def close(self) -> None:
-        self._closed = True
+    def run(self, work: Callable[[Connection], T]) -> T:
+        """``work(connection)``; when a kept connection turns out to be dead (the server
+        restarted since it was last used), once more on a new one."""
+        with self._slots:
+            conn, kept = self._borrow()
+            try:
+                return self._use(conn, work)
+            except DatabaseError:
+                if not kept or not conn.closed:
+                    raise
+            self._drain()  # the others are as dead as this one
+            log.info("reconnecting to %s", describe(self.url))
+            conn, _ = self._borrow()
+            return self._use(conn, work)
+
+    def _borrow(self) -> tuple[Connection, bool]:
+        try:
+            return self._idle.get_nowait(), True
+        except queue.Empty:
+            return self._open(), False
+
+    def _use(self, conn: Connection, work: Callable[[Connection], T]) -> T:
+        try:
+            result = work(conn)
+        except psycopg.Error as exc:
+            conn.close()
+            raise self._failed(exc) from None
+        except BaseException:
+            conn.close()
+            raise
+        self._give_back(conn)
+        return result
+
+    def _give_back(self, conn: Connection) -> None:
+        if self._closed or conn.closed:
+            conn.close()
+        else:
+            self._idle.put(conn)
+
+    def _failed(self, exc: psycopg.Error) -> DatabaseError:
+        return DatabaseError(f"the database {describe(self.url)} failed: {one_line(exc, self.url)}")
+
+    def _drain(self) -> int:
+        """Close the idle connections (after a failure they may all be dead)."""
+        closed = 0
         while True:
             try:
                 self._idle.get_nowait().close()
             except queue.Empty:
-                return
+                return closed
+            closed += 1
+
+    def close(self) -> None:
+        self._closed = True
+        self._drain()
 
 
 class PgStore:
@@ -151,8 +198,7 @@ class PgStore:
         else:
             lexical = sql.SQL("SELECT NULL::integer AS id WHERE false")
         statement = _CANDIDATES.format(table=self._table, lexical=lexical.format(self._table))
-        with self.pool.connection() as conn:
-            rows = conn.execute(statement, params).fetchall()
+        rows = self.pool.run(lambda conn: conn.execute(statement, params).fetchall())
         return self._candidates(rows, query_idf)
 
     def _candidates(self, rows: list[Any], query_idf: list[tuple[str, float]]) -> Candidates:
