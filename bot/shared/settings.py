@@ -25,6 +25,8 @@ ENGINE_FIELDS = {
     "max_question_chars": "max_question_chars",
     "hnsw_threshold": "hnsw_threshold",
     "max_doc_mb": "max_doc_mb",
+    "server_docs": "server_docs_dir",
+    "server_docs_mode": "server_docs_mode",
 }
 """Settings field -> EngineConfig field; the engine owns their defaults and limits."""
 
@@ -58,6 +60,9 @@ class Settings(BaseSettings):
     top_k: int = ENGINE.top_k
     min_confidence: float = ENGINE.min_confidence
     max_question_chars: int = ENGINE.max_question_chars
+    # per-server knowledge bases: <server_docs>/<server id>/ holds a server's own documents
+    server_docs: Path | None = ENGINE.server_docs_dir
+    server_docs_mode: str = ENGINE.server_docs_mode
 
     # Discord
     discord_token: SecretStr | None = None
@@ -137,7 +142,11 @@ class Settings(BaseSettings):
         return self
 
     def engine_config(self) -> EngineConfig:
-        return EngineConfig(**{eng: getattr(self, name) for name, eng in ENGINE_FIELDS.items()})
+        url = self.database_url.get_secret_value() if self.database_url else ""
+        return EngineConfig(
+            **{eng: getattr(self, name) for name, eng in ENGINE_FIELDS.items()},
+            database_url=url,
+        )
 
     @property
     def feedback_path(self) -> Path:

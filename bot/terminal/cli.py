@@ -62,6 +62,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     p = sub.add_parser("index", parents=[common], help="build or update the index")
     p.add_argument("--full", action="store_true", help="re-embed every document")
+    p.add_argument(
+        "--server",
+        type=int,
+        metavar="ID",
+        help="build one Discord server's own documents ($ASKDOCS_SERVER_DOCS/ID)",
+    )
+    sub.add_parser(
+        "migrate",
+        parents=[common],
+        help="copy the built index (and servers' indexes) into $ASKDOCS_DATABASE_URL",
+    )
     p = sub.add_parser("ask", parents=[common], help="answer questions (args, or stdin lines)")
     p.add_argument("questions", nargs="*", metavar="QUESTION")
     p.add_argument("--json", action="store_true", help="one JSON object per line (stable)")
@@ -110,6 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _configure_logging(level, verbose=args.verbose, quiet=args.quiet)
     commands: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
         "index": cmd_index,
+        "migrate": cmd_migrate,
         "ask": cmd_ask,
         "run": cmd_run,
         "sync": cmd_sync,
@@ -158,8 +170,25 @@ def cli_hint(exc: Exception) -> str:
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     engine = make_engine(settings)
-    report = engine.reindex(full=args.full, progress=_ProgressBar())
+    try:
+        report = engine.reindex(full=args.full, progress=_ProgressBar(), server=args.server)
+    finally:
+        engine.close()
     _out(report_text(report))
+    return EXIT_OK
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    """Publish the embedded index(es) to the database as they are (nothing re-embedded)."""
+    if settings.database_url is None:
+        raise UsageError("set ASKDOCS_DATABASE_URL to the PostgreSQL database to migrate to")
+    engine = make_engine(settings)
+    try:
+        done = engine.migrate()
+    finally:
+        engine.close()
+    for name, version, passages in done:
+        _out(f"{name}: {passages} passages copied as version {version} (now current)")
     return EXIT_OK
 
 
@@ -270,12 +299,15 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
     check_database_setting(settings)  # a bad or unreachable database fails before the model loads
     engine = make_engine(settings)
-    engine.open(progress=_ProgressBar())
     try:
+        engine.open(progress=_ProgressBar())
+        engine.follow()  # with a database: serve what any process publishes
         asyncio.run(run_bot(settings, engine))
     except BotError as exc:
         _fail(str(exc))
         return EXIT_ERROR
+    finally:
+        engine.close()
     return EXIT_OK
 
 
@@ -318,7 +350,8 @@ def make_engine(settings: Settings) -> Engine:
     from index.engine import Engine, check_docs_dir
 
     config = settings.engine_config()
-    check_docs_dir(config.docs_dir, config.index_dir)
+    if not config.database_url:  # with a database, the index may live only there
+        check_docs_dir(config.docs_dir, config.index_dir)
     return Engine(config)
 
 
