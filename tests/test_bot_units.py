@@ -558,13 +558,18 @@ async def test_batcher_runs_one_batch_at_a_time_and_regroups_waiting_questions()
                     active[0] -= 1
 
     engine = Counting()
-    batcher = MicroBatcher(engine, max_question_chars=50, max_wait=0.001)
+    batcher = MicroBatcher(engine, max_question_chars=50, max_batch=32, max_wait=0.001)
     first = asyncio.create_task(batcher.answer("first"))
     await asyncio.sleep(0.02)  # "first" is being answered; these 10 queue up meanwhile
     rest = await asyncio.gather(*(batcher.answer(f"q{i}") for i in range(10)))
     assert (await first).question == "first" and len(rest) == 10
     assert peak[0] == 1
     assert [len(c) for c in engine.calls] == [1, 10]
+    default = MicroBatcher(Counting(), max_question_chars=50)  # batches of 8, no waiting
+    first = asyncio.create_task(default.answer("first"))
+    await asyncio.sleep(0.02)
+    await asyncio.gather(*(default.answer(f"r{i}") for i in range(10)))
+    assert [len(c) for c in default.engine.calls] == [1, 8, 2]  # type: ignore[attr-defined]
 
 
 async def test_batcher_answers_a_repeated_question_from_its_cache() -> None:

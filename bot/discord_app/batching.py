@@ -4,7 +4,12 @@ Questions arriving within ``max_wait`` seconds of the first one (or until ``max_
 waiting) are embedded together on the batcher's own engine thread. At most
 ``max_in_flight`` batches run at once; questions arriving meanwhile wait and form the next
 (bigger, cheaper per question) batch as soon as one finishes, and the event loop is not
-starved of the GIL by many engine threads. Each question is validated first, so a bad
+starved of the GIL by many engine threads. So batches form by themselves while the engine
+is busy, and ``max_wait`` is 0 by default: a lone question is not held back waiting for
+company (it still joins those arriving in the same turn of the event loop). ``max_batch``
+is 8: bigger batches cost no less CPU per question (bench: 5.0 ms at 8, 5.4 at 16, 5.7 at
+32, on a loaded 2-core box) but onnxruntime keeps the memory of its biggest batch (+5 MiB
+RSS at 8, +12 at 16, +27 at 32). Each question is validated first, so a bad
 question fails alone and never takes its batch down.
 
 Repeated questions skip the engine: answers are kept in an LRU cache of ``cache_size``
@@ -100,8 +105,8 @@ class MicroBatcher:
         *,
         max_question_chars: int,
         top_k: int | None = None,
-        max_batch: int = 32,
-        max_wait: float = 0.005,
+        max_batch: int = 8,
+        max_wait: float = 0.0,
         max_in_flight: int = 1,
         cache_size: int = CACHE_SIZE,
         version: Callable[[int | None], object] | None = None,
