@@ -24,6 +24,7 @@ from bot.discord_app.cooldown import Cooldown
 from bot.discord_app.embeds import (
     CLOSEST_FIELD,
     SOURCE_FIELD,
+    EmbedCache,
     answer_embed,
     confidence_label,
     escape,
@@ -678,3 +679,18 @@ def test_questions_with_one_cache_key_get_the_same_answer_from_the_engine(engine
     assert question_key(plain) == question_key(spaced.strip())
     alone, spaced_answer = engine.answer_many([plain, spaced])
     assert dataclasses.replace(spaced_answer, question=plain) == alone
+
+
+def test_embed_cache_renders_each_answer_object_once() -> None:
+    passage = Passage("a.txt", ("A",), "Kim met Putin.", 0.9, 0, 14, ((0, 14),))
+    answer = Answer("Who met?", False, 0.9, "Kim met Putin.", (passage,))
+    cache = EmbedCache(size=2)
+    first = cache.answer_embed(answer, {"a.txt": "A"})
+    assert first.to_dict() == answer_embed(answer, {"a.txt": "A"}).to_dict()
+    assert cache.answer_embed(answer, {"a.txt": "A"}) is not first  # other titles object
+    titles = {"a.txt": "A"}
+    shown = cache.answer_embed(answer, titles)
+    assert cache.answer_embed(answer, titles) is shown
+    assert cache.answer_embed(answer, titles, note="n") is not shown
+    same_words = dataclasses.replace(answer)  # an equal answer, another object
+    assert cache.answer_embed(same_words, titles) is not shown

@@ -4,6 +4,7 @@ way back from a posted embed to its question and source (for feedback after a re
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Mapping
 
 import discord
@@ -173,3 +174,37 @@ def parse_answer_embed(embed: discord.Embed) -> tuple[str, str]:
     question = unescape(title.removeprefix(QUESTION_PREFIX))
     source = next((f.value for f in embed.fields if f.name == SOURCE_FIELD and f.value), None)
     return question, unescape(source) if source else NO_SOURCE
+
+
+class EmbedCache:
+    """Answer embeds already rendered, reused when the very same answer (the same object,
+    e.g. from the batcher's answer cache) is shown again with the same titles, follow-up
+    and note. The embeds are shared: treat them as read-only."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._entries: OrderedDict[
+            tuple[int, int, str | None, str | None],
+            tuple[Answer, Mapping[str, str] | None, discord.Embed],
+        ] = OrderedDict()
+
+    def answer_embed(
+        self,
+        answer: Answer,
+        titles: Mapping[str, str] | None = None,
+        *,
+        follow_up_to: str | None = None,
+        note: str | None = None,
+    ) -> discord.Embed:
+        """:func:`answer_embed`, rendered once per answer object."""
+        key = (id(answer), id(titles), follow_up_to, note)
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] is answer and entry[1] is titles:
+            self._entries.move_to_end(key)
+            return entry[2]
+        embed = answer_embed(answer, titles, follow_up_to=follow_up_to, note=note)
+        if self.size:
+            self._entries[key] = (answer, titles, embed)  # holds them: ids stay theirs
+            if len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        return embed

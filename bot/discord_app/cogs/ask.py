@@ -15,7 +15,7 @@ from discord.ext import commands
 from bot.discord_app import limits
 from bot.discord_app.asked import Asked, question_entry
 from bot.discord_app.conversations import Turn
-from bot.discord_app.embeds import answer_embed, is_answer_embed
+from bot.discord_app.embeds import EmbedCache, is_answer_embed
 from bot.discord_app.followups import expired_note, resolve
 from bot.discord_app.questions import (
     NO_WORDS,
@@ -65,6 +65,17 @@ class AskCog(commands.Cog):
     def __init__(self, bot: AskdocsBot) -> None:
         self.bot = bot
         self.answer_channels = frozenset(bot.settings.answer_channel_ids)
+        self.embeds = EmbedCache()  # a repeated question's answer is rendered once
+        self._buttons: FeedbackView | None = None
+
+    def buttons(self) -> FeedbackView:
+        """The 👍/👎 buttons sent under answers: one view, stopped, so that discord.py
+        keeps no per-message copy (the persistent view registered in ``setup_hook`` handles
+        every click) and none is built per answer."""
+        if self._buttons is None:
+            self._buttons = FeedbackView()
+            self._buttons.stop()
+        return self._buttons
 
     async def compose(
         self,
@@ -100,14 +111,14 @@ class AskCog(commands.Cog):
             f", follow-up to {short(built_on.question)!r}" if built_on else "",
         )
         note = expired_note(self.bot.settings.followup_minutes) if expired else None
-        embed = answer_embed(
+        embed = self.embeds.answer_embed(
             answer,
             self.bot.titles(),
             follow_up_to=built_on.question if built_on else None,
             note=note,
         )
         turn = None if answer.abstained else resolved.turn
-        return Composed({"embed": embed, "view": FeedbackView()}, answer, turn)
+        return Composed({"embed": embed, "view": self.buttons()}, answer, turn)
 
     def remember(
         self, composed: Composed, sent: object, *, thread: int | None, keys: Sequence[int | None]
