@@ -15,12 +15,14 @@ from discord.ext import commands
 from bot.discord_app.batching import MicroBatcher
 from bot.discord_app.conversations import ConversationMemory
 from bot.discord_app.cooldown import Cooldown
-from bot.discord_app.errors import BotConfigError
+from bot.discord_app.errors import BotConfigError, database_unavailable
 from bot.discord_app.indexing import IndexJobs
 from bot.discord_app.views import FeedbackView
-from bot.shared.feedback import FeedbackStore
+from bot.shared.feedback import Votes
 from bot.shared.question_recorder import QuestionRecorder
 from bot.shared.settings import Settings
+from bot.shared.stores import open_feedback, open_global_cooldown
+from index.errors import DatabaseError
 from index.models import Answer, DocumentInfo
 
 if TYPE_CHECKING:
@@ -52,7 +54,7 @@ class AskdocsBot(commands.AutoShardedBot):
         settings: Settings,
         engine: Engine | None,
         *,
-        feedback: FeedbackStore | None = None,
+        feedback: Votes | None = None,
         cooldown: Cooldown | None = None,
         questions: QuestionRecorder | None = None,
     ) -> None:
@@ -69,10 +71,22 @@ class AskdocsBot(commands.AutoShardedBot):
         )
         self.settings = settings
         self._engine = engine
-        self.feedback = feedback or FeedbackStore(settings.feedback_path)
-        self.cooldown = cooldown or Cooldown(settings.cooldown_questions, settings.cooldown_seconds)
+        # votes, the question log and the global cooldown live in PostgreSQL when
+        # ASKDOCS_DATABASE_URL is set (bot.shared.stores), else in SQLite / in memory
+        self.feedback = feedback if feedback is not None else open_feedback(settings)
+        # (not ``cooldown or ...``: a Cooldown tracking nobody is falsy)
+        self.cooldown = (
+            cooldown
+            if cooldown is not None
+            else Cooldown(settings.cooldown_questions, settings.cooldown_seconds)
+        )
+        # shared by every process (None without a database); while the database is down it
+        # falls back to this process's own cooldown
+        self.global_cooldown = open_global_cooldown(settings, fallback=self.cooldown)
         # the question log (off unless ASKDOCS_QUESTION_LOG): written off the event loop
-        self.questions = questions or QuestionRecorder.from_settings(settings)
+        self.questions = (
+            questions if questions is not None else QuestionRecorder.from_settings(settings)
+        )
         self.notice_seconds = NOTICE_SECONDS
         self.index_jobs = IndexJobs()  # /reindex and /docs change the index one at a time
         self.conversations = ConversationMemory(  # for follow-ups; in memory only
@@ -81,6 +95,7 @@ class AskdocsBot(commands.AutoShardedBot):
             max_age=settings.followup_minutes * 60,
         )
         self.batcher: MicroBatcher | None = None
+        self._database_failing = False  # the engine's database failed the last question
         self._titles: tuple[tuple[DocumentInfo, ...], dict[str, str]] | None = None
 
     @property
@@ -128,7 +143,20 @@ class AskdocsBot(commands.AutoShardedBot):
         """Answer one question (batched with concurrent ones, off the event loop)."""
         if self.batcher is None:
             raise BotConfigError("the bot was started without an engine")
-        return await self.batcher.answer(question)
+        try:
+            answer = await self.batcher.answer(question)
+        except DatabaseError as exc:
+            # which database and why is for the logs (once per outage), not for the asker
+            if not self._database_failing:
+                self._database_failing = True
+                log.warning("%s; askers are told to try again until it answers", exc)
+            else:
+                log.debug("%s", exc)
+            raise database_unavailable() from None
+        if self._database_failing:
+            self._database_failing = False
+            log.info("the database answers again")
+        return answer
 
     def titles(self) -> Mapping[str, str]:
         """Document titles by source, cached until the index changes."""
@@ -161,3 +189,5 @@ class AskdocsBot(commands.AutoShardedBot):
         await super().close()
         await self.questions.aclose()
         await asyncio.to_thread(self.feedback.close)
+        if self.global_cooldown is not None:
+            await asyncio.to_thread(self.global_cooldown.close)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import aiohttp
 import discord
 
+from index.errors import DatabaseError
+
 
 class BotError(Exception):
     """Base class for errors the bot raises on purpose; ``str(err)`` is user-facing."""
@@ -98,3 +100,13 @@ def connection_error(exc: BaseException, token: str = "") -> BotError:
             f"cannot reach Discord (DNS lookup failed: {_detail(exc, token)}): check the network"
         )
     return BotConnectionError(f"cannot reach Discord ({_detail(exc, token)}): check the network")
+
+
+DATABASE_UNAVAILABLE = "the database is not answering; please try again in a minute"
+
+
+def database_unavailable() -> DatabaseError:
+    """What an asker is told when the engine's database fails (the engine's own error says
+    which database and why: that is for the logs). Still a :class:`DatabaseError`, so
+    whoever shows engine errors as "can't answer right now: <reason>" shows this one line."""
+    return DatabaseError(DATABASE_UNAVAILABLE)
