@@ -1,6 +1,7 @@
 """AskdocsBot's stores follow ASKDOCS_DATABASE_URL (votes and the global cooldown in
-PostgreSQL, nothing connected before first use), and a failing database reaches askers as
-one short line without the database's address or password."""
+PostgreSQL, nothing connected before first use); a failing database reaches askers as one
+short line without the database's address or password; ``askdocs run`` waits while another
+process builds the index it needs."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from bot.discord_app.errors import DATABASE_UNAVAILABLE
 from bot.shared.cooldown_store import DatabaseCooldown
 from bot.shared.feedback import FeedbackStore, PgFeedbackStore
 from bot.shared.settings import Settings
-from index.errors import DatabaseError
+from bot.terminal.cli import open_waiting
+from index.errors import BuildInProgressError, DatabaseError
 from index.models import Answer
 
 URL = "postgresql://askdocs:s3cret@127.0.0.1:1/askdocs"
@@ -94,3 +96,27 @@ async def test_a_failing_database_is_one_short_line_for_the_asker_and_one_warnin
     assert len(warnings) == 1 and "connection refused" in warnings[0]
     assert any(r.getMessage() == "the database answers again" for r in records)
     assert "\n" not in DATABASE_UNAVAILABLE and "s3cret" not in DATABASE_UNAVAILABLE
+
+
+class BusyEngine:
+    """``open()`` finds another process building twice, then succeeds."""
+
+    def __init__(self) -> None:
+        self.opened = 0
+
+    def open(self, **kwargs: object) -> None:
+        self.opened += 1
+        if self.opened <= 2:
+            raise BuildInProgressError("another process is building the index")
+
+
+def test_run_waits_while_another_process_builds_the_index(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    engine = BusyEngine()
+    with caplog.at_level(logging.INFO, logger="bot.terminal.cli"):
+        open_waiting(engine, retry=0.01)  # type: ignore[arg-type]
+    assert engine.opened == 3
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages[0] == "another process is building the index: waiting for it to finish"
+    assert messages[-1].startswith("the index is ready") and len(messages) == 2

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -300,7 +301,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     check_database_setting(settings)  # a bad or unreachable database fails before the model loads
     engine = make_engine(settings)
     try:
-        engine.open(progress=_ProgressBar())
+        open_waiting(engine)
         engine.follow()  # with a database: serve what any process publishes
         asyncio.run(run_bot(settings, engine))
     except BotError as exc:
@@ -309,6 +310,31 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         engine.close()
     return EXIT_OK
+
+
+OPEN_RETRY_SECONDS = 2.0
+
+
+def open_waiting(engine: Engine, retry: float = OPEN_RETRY_SECONDS) -> None:
+    """``engine.open()``, waiting while another process builds the index this one needs:
+    bot processes started together on an empty database all find no index, one builds it
+    and the others serve what it publishes (or build it themselves if that process dies,
+    since its build lock dies with it)."""
+    from index.errors import BuildInProgressError
+
+    waited = 0
+    while True:
+        try:
+            engine.open(progress=_ProgressBar())
+        except BuildInProgressError:
+            if not waited:
+                log.info("another process is building the index: waiting for it to finish")
+            waited += 1
+            time.sleep(retry)
+            continue
+        if waited:
+            log.info("the index is ready, after waiting %.0f s", waited * retry)
+        return
 
 
 def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
