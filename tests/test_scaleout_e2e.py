@@ -11,7 +11,8 @@ b. /reindex from shard 0's process after adding a document: shard 1's process se
    new version without a restart;
 d. PostgreSQL stopped while questions are being asked: every question during the outage gets
    the one-line "try again" message (no traceback, no "something went wrong"); PostgreSQL
-   started again: both processes answer again, and votes and logged questions are stored;
+   started again: both processes answer again, and votes and logged questions are stored (a
+   vote or a /reindex during the outage is refused in one line);
 c. shard 0's process killed (SIGKILL) in the middle of a /reindex (stalled by a test hook in
    ``fakediscord.launch``, after the new version's passages were written): nothing of it is
    visible, shard 1's process answers from the old version, and a /reindex from shard 1's
@@ -85,6 +86,8 @@ OUTAGE_WARNINGS = (
     f"': {DATABASE_UNAVAILABLE}",
     # the engine's follower of published versions, reconnecting with a back-off
     "WARNING index.pg_versions: following index versions: ",
+    # a /reindex asked for during the outage
+    "WARNING bot.discord_app.cogs.admin: reindex failed, the previous index keeps serving: ",
     # votes and the question log: once per outage each
     "; votes are refused politely until it works again",
     "WARNING bot.shared.question_recorder: question log: ",
@@ -302,14 +305,13 @@ def variant(question: str, n: int) -> str:
 @dataclass
 class Load:
     """Questions asked one after another, alternately in each guild, until stopped; each
-    reply sorted into answered / told to try again / anything else (a failure)."""
+    reply sorted, with the time it was asked, into answered / told to try again / anything
+    else (always a failure)."""
 
     fake: FakeDiscord
     guilds: list[FakeGuild]
-    answered: dict[int, int] = field(default_factory=dict)  # by shard
-    refused: dict[int, int] = field(default_factory=dict)
+    replies: list[tuple[float, int, str]] = field(default_factory=list)  # (asked, shard, kind)
     other: list[str] = field(default_factory=list)
-    asked: int = 0
     stopping: bool = False
 
     async def run(self, first: int) -> None:
@@ -317,22 +319,29 @@ class Load:
         while not self.stopping:
             for shard_id, guild in enumerate(self.guilds):
                 n += 1
+                asked = time.time()
                 reply = await ask(self.fake, guild, variant(QUESTION, n))
-                self.asked += 1
                 if reply["embeds"] and HANOI in answer_text(reply):
-                    self.answered[shard_id] = self.answered.get(shard_id, 0) + 1
+                    kind = "answered"
                 elif reply["content"] == OUTAGE_REPLY:
-                    self.refused[shard_id] = self.refused.get(shard_id, 0) + 1
+                    kind = "try again"
                 else:
+                    kind = "other"
                     self.other.append(f"shard {shard_id}: {reply['content']!r} {reply['embeds']}")
+                self.replies.append((asked, shard_id, kind))
 
-    def reset(self) -> None:
-        self.answered.clear()
-        self.refused.clear()
-
-    def each(self, counts: dict[int, int], at_least: int) -> bool | None:
+    def since(self, moment: float) -> list[tuple[int, str]]:
+        """(shard, kind) of the questions asked after ``moment``."""
         assert not self.other, self.other
-        return True if all(counts.get(s, 0) >= at_least for s in range(SHARDS)) else None
+        return [(shard, kind) for asked, shard, kind in self.replies if asked > moment]
+
+    def each(self, moment: float, kind: str, at_least: int) -> bool | None:
+        """Whether both shards gave ``at_least`` replies of ``kind`` to questions asked
+        after ``moment``, and no other kind."""
+        replies = self.since(moment)
+        assert {k for _, k in replies} <= {kind}, replies
+        counts = [sum(1 for s, _ in replies if s == shard) for shard in range(SHARDS)]
+        return True if min(counts) >= at_least else None
 
 
 # -- the walk-through ------------------------------------------------------------------------------
@@ -378,20 +387,27 @@ async def test_two_processes_share_one_postgresql(
     load = Load(fake, guilds)
     load_task = asyncio.create_task(load.run(first=1))
     try:
-        await fake.wait_for(lambda: load.each(load.answered, 2), "answers under load", 30.0)
-        answer_before = await ask(fake, guilds[0], QUESTION)  # from the cache: no database
+        started = time.time()
+        await fake.wait_for(lambda: load.each(started, "answered", 2), "answers", 30.0)
+        to_vote_on = await ask(fake, guilds[0], QUESTION)
         outage_from = time.time()
         await asyncio.to_thread(pg_own_server.stop)
-        load.reset()
-        await fake.wait_for(lambda: load.each(load.refused, 3), "outage replies", 30.0)
-        assert not load.answered, "answered during the outage (not from the cache)"
-        click = await fake.click_button(int(answer_before["id"]), UP_ID, user=fake.admin_user)
+        stopped = time.time()  # every question asked from now on is told to try again
+        await fake.wait_for(lambda: load.each(stopped, "try again", 3), "outage replies", 30.0)
+        click = await fake.click_button(int(to_vote_on["id"]), UP_ID, user=fake.admin_user)
         sorry = await fake.wait_interaction_final(click, timeout=TIMEOUT)
         assert sorry["content"] == "Sorry, I couldn't record that right now."
+        failed = await fake.wait_interaction_final(await reindex(fake, guilds[1]), timeout=TIMEOUT)
+        embed = failed["embeds"][0]
+        assert embed["title"] == "❌ Reindex failed — the previous index is still answering"
+        assert "cannot connect to postgresql://postgres@127.0.0.1:" in embed["description"]
+        assert PASSWORD not in str(failed) and "\n" not in embed["description"]
         restart_postgresql(pg_own_server)
-        outage = (outage_from, time.time() + OUTAGE_GRACE)
-        load.reset()
-        await fake.wait_for(lambda: load.each(load.answered, 3), "answers after restart", 30.0)
+        restarted = time.time()  # every question asked from now on is answered
+        outage = (outage_from, restarted + OUTAGE_GRACE)
+        await fake.wait_for(
+            lambda: load.each(restarted, "answered", 3), "answers after the restart", 30.0
+        )
     finally:
         load.stopping = True
         await asyncio.wait_for(load_task, 2 * TIMEOUT)
