@@ -20,10 +20,10 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import psycopg
@@ -31,10 +31,11 @@ from pgvector.psycopg import register_vector
 from psycopg import sql
 
 from index.errors import BuildInProgressError, DatabaseError, IndexNotFoundError
-from index.passages import MemoryStore, leads
+from index.passages import MemoryStore
 from index.pg import connect, describe, one_line, require_vector
 from index.pg_store import table_name
 from index.store import COMPACT_DTYPE, Manifest, manifest_from_dict
+from index.tables import leads
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +122,27 @@ def build_lock(url: str) -> Iterator[psycopg.Connection[Any]]:
         conn.close()
 
 
+class PassageRow(NamedTuple):
+    """One passage as written to a version's table (the COPY's columns, in order)."""
+
+    id: int
+    chunk: str  # the Chunk as JSON
+    embedding: np.ndarray  # float32, normalised
+    heading_vector: bytes  # COMPACT_DTYPE
+    sentence_vectors: bytes  # COMPACT_DTYPE, one row per sentence
+    chunk_terms: list[str]
+    sentence_terms: list[str]  # each sentence's terms, space-separated
+    lead: bool
+    lex_terms: list[str]
+    lex_weights: list[float]
+    lexemes: str  # tsvector literal of lex_terms
+
+
+Term = tuple[str, str, int]
+"""A vocabulary row: kind (``c`` content term, ``l`` BM25 term, ``w`` content word), term,
+document frequency (0 for words)."""
+
+
 def publish(
     conn: psycopg.Connection[Any],
     kb: str,
@@ -130,14 +152,32 @@ def publish(
 ) -> str:
     """Write ``store`` as a new version of ``kb`` and make it current in one transaction
     (call inside :func:`build_lock`). Returns the version name."""
+    return publish_rows(
+        conn, kb, store.data.manifest, passage_rows(store), vocabulary(store), progress=progress
+    )
+
+
+def publish_rows(
+    conn: psycopg.Connection[Any],
+    kb: str,
+    manifest: Manifest,
+    rows: Iterable[PassageRow],
+    terms: Iterable[Term],
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    timings: dict[str, float] | None = None,
+) -> str:
+    """:func:`publish` from rows made elsewhere (``manifest.chunk_count`` of them, ids 0..n-1,
+    streamed, never all held). ``timings``, when given, receives the seconds spent on each
+    step: ``rows`` (COPY), ``terms``, ``hnsw``, ``gin``, ``analyze``, ``switch``."""
     collect_garbage(conn)
     name = time.strftime("%Y%m%d%H%M%S", time.gmtime()) + secrets.token_hex(3)
-    manifest = asdict(store.data.manifest)
     conn.execute(
         "INSERT INTO askdocs_versions (name, kb, state, manifest) VALUES (%s, %s, 'building', %s)",
-        (name, kb, json.dumps(manifest)),
+        (name, kb, json.dumps(asdict(manifest))),
     )
-    _write_tables(conn, name, store, progress)
+    steps = _Steps(timings)
+    _write_tables(conn, name, manifest, rows, terms, progress=progress, steps=steps)
     with conn.transaction():
         conn.execute(
             "UPDATE askdocs_versions SET state = 'retired', retired_at = now() "
@@ -151,8 +191,56 @@ def publish(
         )
         conn.execute("UPDATE askdocs_versions SET state = 'ready' WHERE name = %s", (name,))
         conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, json.dumps({"kb": kb, "v": name})))
-    log.info("published version %s of %r (%d passages)", name, kb, len(store.data.chunks))
+    steps.done("switch")
+    log.info("published version %s of %r (%d passages)", name, kb, manifest.chunk_count)
     return name
+
+
+class _Steps:
+    """Seconds per step, into ``timings`` when one was given."""
+
+    def __init__(self, timings: dict[str, float] | None) -> None:
+        self.timings = timings
+        self.began = time.perf_counter()
+
+    def done(self, step: str) -> None:
+        now = time.perf_counter()
+        if self.timings is not None:
+            self.timings[step] = now - self.began
+        self.began = now
+
+
+def passage_rows(store: MemoryStore) -> Iterator[PassageRow]:
+    """The rows of ``store``'s passages, in id order."""
+    data = store.data
+    lexical = store.lexical.passage_weights()
+    lead = leads(data.chunks)
+    offsets = data.sentence_offsets
+    for i, chunk in enumerate(data.chunks):
+        lex_terms, lex_weights = lexical[i]
+        yield PassageRow(
+            i,
+            json.dumps(asdict(chunk), ensure_ascii=False),
+            np.asarray(data.chunk_vectors[i], dtype=np.float32),
+            np.asarray(data.heading_vectors[i], dtype=COMPACT_DTYPE).tobytes(),
+            np.asarray(
+                data.sentence_vectors[offsets[i] : offsets[i + 1]], dtype=COMPACT_DTYPE
+            ).tobytes(),
+            sorted(store.chunk_terms(i)),
+            [" ".join(sorted(t)) for t in store.sentence_terms(i)],
+            bool(lead[i]),
+            list(lex_terms),
+            lex_weights.tolist(),
+            tsvector(lex_terms),
+        )
+
+
+def vocabulary(store: MemoryStore) -> list[Term]:
+    """``store``'s vocabulary rows (see :data:`Term`)."""
+    rows: list[Term] = [("c", t, n) for t, n in store.terms.df.items()]
+    rows += [("l", t, n) for t, n in store.lexical.df.items()]
+    rows += [("w", w, 0) for w in store.terms.words]
+    return rows
 
 
 def collect_garbage(conn: psycopg.Connection[Any], grace: float = GRACE_SECONDS) -> list[str]:
@@ -175,11 +263,13 @@ def collect_garbage(conn: psycopg.Connection[Any], grace: float = GRACE_SECONDS)
 def _write_tables(
     conn: psycopg.Connection[Any],
     name: str,
-    store: MemoryStore,
+    manifest: Manifest,
+    rows: Iterable[PassageRow],
+    terms: Iterable[Term],
+    *,
     progress: Callable[[int, int], None] | None,
+    steps: _Steps,
 ) -> None:
-    data = store.data
-    dim = data.manifest.dimension
     table = sql.Identifier(table_name(name))
     terms_table = sql.Identifier(table_name(name) + "_terms")
     conn.execute(
@@ -189,62 +279,46 @@ def _write_tables(
             heading_vector bytea NOT NULL, sentence_vectors bytea NOT NULL,
             chunk_terms text[] NOT NULL, sentence_terms text[] NOT NULL, lead boolean NOT NULL,
             lex_terms text[] NOT NULL, lex_weights real[] NOT NULL, lexemes tsvector NOT NULL)"""
-        ).format(table, sql.Literal(dim))
+        ).format(table, sql.Literal(manifest.dimension))
     )
-    lexical = store.lexical.passage_weights()
-    lead = leads(data.chunks)
-    offsets = data.sentence_offsets
-    total = len(data.chunks)
+    total = manifest.chunk_count
     columns = sql.SQL(
         "COPY {} (id, chunk, embedding, heading_vector, sentence_vectors, chunk_terms, "
         "sentence_terms, lead, lex_terms, lex_weights, lexemes) FROM STDIN"
     ).format(table)
     with conn.cursor() as cur, cur.copy(columns) as copy:
-        for i, chunk in enumerate(data.chunks):
-            lex_terms, lex_weights = lexical[i]
-            copy.write_row(
-                (
-                    i,
-                    json.dumps(asdict(chunk), ensure_ascii=False),
-                    np.asarray(data.chunk_vectors[i], dtype=np.float32),
-                    np.asarray(data.heading_vectors[i], dtype=COMPACT_DTYPE).tobytes(),
-                    np.asarray(
-                        data.sentence_vectors[offsets[i] : offsets[i + 1]], dtype=COMPACT_DTYPE
-                    ).tobytes(),
-                    sorted(store.chunk_terms(i)),
-                    [" ".join(sorted(t)) for t in store.sentence_terms(i)],
-                    bool(lead[i]),
-                    list(lex_terms),
-                    lex_weights.tolist(),
-                    tsvector(lex_terms),
-                )
-            )
+        for i, row in enumerate(rows):
+            copy.write_row(row)
             if progress and (i + 1) % COPY_ROWS_PER_REPORT == 0:
                 progress(i + 1, total)
-    _write_terms(conn, terms_table, store)
+    steps.done("rows")
+    _write_terms(conn, terms_table, terms)
+    steps.done("terms")
     conn.execute(
         sql.SQL(
             "CREATE INDEX ON {} USING hnsw (embedding vector_cosine_ops) WITH (m = {}, "
             "ef_construction = {})"
         ).format(table, sql.Literal(HNSW_M), sql.Literal(HNSW_EF_CONSTRUCTION))
     )
+    steps.done("hnsw")
     conn.execute(sql.SQL("CREATE INDEX ON {} USING gin (lexemes)").format(table))
+    steps.done("gin")
     conn.execute(sql.SQL("ANALYZE {}").format(table))
+    steps.done("analyze")
     if progress:
         progress(total, total)
 
 
-def _write_terms(conn: psycopg.Connection[Any], table: sql.Identifier, store: MemoryStore) -> None:
+def _write_terms(
+    conn: psycopg.Connection[Any], table: sql.Identifier, terms: Iterable[Term]
+) -> None:
     conn.execute(
         sql.SQL(
             "CREATE TABLE {} (kind char(1), term text, df integer, PRIMARY KEY (kind, term))"
         ).format(table)
     )
-    rows: list[tuple[str, str, int]] = [("c", t, n) for t, n in store.terms.df.items()]
-    rows += [("l", t, n) for t, n in store.lexical.df.items()]
-    rows += [("w", w, 0) for w in store.terms.words]
     with conn.cursor() as cur, cur.copy(sql.SQL("COPY {} FROM STDIN").format(table)) as copy:
-        for row in rows:
+        for row in terms:
             copy.write_row(row)
 
 

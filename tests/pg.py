@@ -2,12 +2,13 @@
 
 The server runs the wheel's ``initdb`` and ``postgres`` directly (not pgserver's Python API):
 data and unix sockets in a fresh temporary folder, listening only on 127.0.0.1 on a free
-port, with fast, unsafe settings (fsync off). PostgreSQL refuses to run as root, so as root
-it runs as an unprivileged user (``nobody``, created if absent) and the folder is handed to
-that user (the binaries are copied into that folder first when the user cannot reach the
-virtualenv, say under /root); otherwise it runs as whoever runs the tests. The server dies
-with the thread that started it (parent-death signal), so even a killed test run leaks no
-server: start it from the main thread (pytest fixtures do), not from a short-lived worker.
+port, with fast, unsafe settings (fsync off; the ``settings`` argument adds to them or
+overrides them). PostgreSQL refuses to run as root, so as root it runs as an unprivileged
+user (``nobody``, created if absent) and the folder is handed to that user (the binaries are
+copied into that folder first when the user cannot reach the virtualenv, say under /root);
+otherwise it runs as whoever runs the tests. The server dies with the thread that started
+it (parent-death signal), so even a killed test run leaks no server: start it from the main
+thread (pytest fixtures do), not from a short-lived worker.
 
     server = PostgresServer()
     server.start()
@@ -129,8 +130,15 @@ class PostgresServer:
     """One PostgreSQL cluster in a temporary folder. ``url`` is the superuser's URL to the
     ``postgres`` database; :meth:`create_database` makes fresh ones."""
 
-    def __init__(self, *, run_as: str = RUN_AS, copy_binaries: bool | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        run_as: str = RUN_AS,
+        copy_binaries: bool | None = None,
+        settings: dict[str, str] | None = None,
+    ) -> None:
         self.bindir = find_bindir()
+        self.settings = {**FAST_SETTINGS, **(settings or {})}
         self._account = _account(run_as) if os.geteuid() == 0 else None
         base = tempfile.gettempdir()
         if self._account is not None and not _reachable_by_others(Path(base)):
@@ -288,7 +296,7 @@ class PostgresServer:
         self._initialised = True
 
     def _spawn(self) -> None:
-        settings = {**FAST_SETTINGS, "listen_addresses": "127.0.0.1", "port": str(self.port),
+        settings = {**self.settings, "listen_addresses": "127.0.0.1", "port": str(self.port),
                     "unix_socket_directories": str(self.sockets)}  # fmt: skip
         argv = [str(self.bindir / "postgres"), "-D", str(self.data)]
         for key, value in settings.items():
