@@ -11,8 +11,9 @@ b. /reindex from shard 0's process after adding a document: shard 1's process se
    new version without a restart;
 d. PostgreSQL stopped while questions are being asked: every question during the outage gets
    the one-line "try again" message (no traceback, no "something went wrong"); PostgreSQL
-   started again: both processes answer again, and votes and logged questions are stored (a
-   vote or a /reindex during the outage is refused in one line);
+   started again: both processes answer again, votes and logged questions are stored, and a
+   version published by one is followed by the other again (a vote or a /reindex during the
+   outage is refused in one line);
 c. shard 0's process killed (SIGKILL) in the middle of a /reindex (stalled by a test hook in
    ``fakediscord.launch``, after the new version's passages were written): nothing of it is
    visible, shard 1's process answers from the old version, and a /reindex from shard 1's
@@ -69,6 +70,12 @@ NEW_TEXT = (
     "mountain town of Quillby, where visitors float blue paper lanterns on the lake.\n"
 )
 NEW_QUESTION = "When is the Zorblax festival held?"
+LATER_DOC = "brassknot.md"
+LATER_TEXT = (
+    "# Brassknot Ferry\n\nThe Brassknot ferry crosses the river Ollen nine times a day and "
+    "carries bicycles free of charge on weekdays.\n"
+)
+LATER_QUESTION = "How often does the Brassknot ferry cross the river?"
 KILLED_DOC = "glimmerfen.md"
 KILLED_TEXT = (
     "# Glimmerfen Lighthouse\n\nThe Glimmerfen lighthouse was painted bright orange in 1987 "
@@ -434,6 +441,18 @@ async def test_two_processes_share_one_postgresql(
         return True if want <= {r[0] for r in votes} and want <= {r[0] for r in logged} else None
 
     await fake.wait_for(stored, "the votes and questions in the database", TIMEOUT)
+    # and both follow versions again: shard 1's process publishes, shard 0's switches to it
+    cluster.add_document(LATER_DOC, LATER_TEXT)
+    report = await fake.wait_interaction_final(await reindex(fake, guilds[1]), timeout=60.0)
+    assert LATER_DOC in answer_text(report), report
+    serving = await current_version(url)
+    await fake.wait_for(
+        lambda: True if f"now serving version {serving}" in bots[0].output() else None,
+        "shard 0's process following the version published after the outage",
+        30.0,  # its follower reconnects with a back-off of at most 10 s
+    )
+    reply = await ask(fake, guilds[0], LATER_QUESTION)
+    assert LATER_DOC in sources_of(reply), reply
 
     # c. shard 0's process killed in the middle of a /reindex
     cluster.add_document(KILLED_DOC, KILLED_TEXT)
@@ -446,7 +465,7 @@ async def test_two_processes_share_one_postgresql(
     )
     await bots[0].kill()
     states = await version_states(url)
-    assert await current_version(url) == second and states[second] == "ready"
+    assert await current_version(url) == serving and states[serving] == "ready"
     assert "building" in states.values()  # its half-written version, which nobody serves
     reply = await ask(fake, guilds[1], KILLED_QUESTION)
     assert KILLED_DOC not in str(reply)
@@ -454,9 +473,9 @@ async def test_two_processes_share_one_postgresql(
     assert HANOI in answer_text(reply)
     report = await fake.wait_interaction_final(await reindex(fake, guilds[1]), timeout=60.0)
     assert KILLED_DOC in answer_text(report), report  # "Added": the lock died with the process
-    third = await current_version(url)
+    rebuilt = await current_version(url)
     states = await version_states(url)
-    assert third not in (first, second) and "building" not in states.values(), states
+    assert rebuilt not in (first, second, serving) and "building" not in states.values(), states
     reply = await ask(fake, guilds[1], KILLED_QUESTION)
     assert "orange" in answer_text(reply) and KILLED_DOC in sources_of(reply)
 
