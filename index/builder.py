@@ -40,6 +40,7 @@ from index.store import (
     sentence_offsets,
     write_index,
 )
+from index.tables import SearchTables
 
 log = logging.getLogger(__name__)
 
@@ -340,6 +341,7 @@ def _index_data(
         sentence_offsets(built.chunks),
         compact(built.vectors.headings),
         faiss_index,
+        SearchTables.compute(built.chunks),
     )
 
 

@@ -46,31 +46,46 @@ def idf(size: int, df: int) -> float:
 class LexicalIndex:
     """BM25 over a fixed list of texts; ``scores(query)`` has one score per text (0 = no match).
 
+    ``postings[term]`` holds the ids of the texts with ``term`` and their BM25 weights.
     Invariant: ``scores(q)[i] == score_of(query_idf(q), *passage_weights()[i])``.
     """
 
     def __init__(self, texts: Sequence[str]) -> None:
-        self.tokenize = Tokenizer()
-        self.size = len(texts)
-        counts = [Counter(self.tokenize(t)) for t in texts]
+        tokenize = Tokenizer()
+        counts = [Counter(tokenize(t)) for t in texts]
         lengths = np.array([sum(c.values()) for c in counts], dtype=np.float64)
-        self.average_length = float(lengths.mean()) if self.size else 0.0
-        self.df: Counter[str] = Counter()
-        for c in counts:
-            self.df.update(c.keys())
+        average_length = float(lengths.mean()) if len(texts) else 0.0
+        average = average_length or 1.0
         ids: dict[str, list[int]] = {}
         weights: dict[str, list[float]] = {}
         for i, c in enumerate(counts):
-            norm = (
-                K1 * (1 - B + B * lengths[i] / self.average_length) if self.average_length else K1
-            )
+            norm = K1 * (1 - B + B * lengths[i] / average)
             for t, tf in c.items():
                 ids.setdefault(t, []).append(i)
                 weights.setdefault(t, []).append(tf / (tf + norm))
-        self._postings = {
-            t: (np.array(ids[t], dtype=np.int64), np.array(weights[t], dtype=np.float32))
+        postings = {
+            t: (np.array(ids[t], dtype=np.int32), np.array(weights[t], dtype=np.float32))
             for t in ids
         }
+        self._setup(len(texts), average_length, postings)
+
+    @classmethod
+    def from_postings(
+        cls, size: int, average_length: float, postings: dict[str, tuple[np.ndarray, np.ndarray]]
+    ) -> LexicalIndex:
+        """The index of ``size`` texts with these postings (as saved from another one)."""
+        index = cls.__new__(cls)
+        index._setup(size, average_length, postings)
+        return index
+
+    def _setup(
+        self, size: int, average_length: float, postings: dict[str, tuple[np.ndarray, np.ndarray]]
+    ) -> None:
+        self.tokenize = Tokenizer()
+        self.size = size
+        self.average_length = average_length
+        self.postings = postings
+        self.df = {t: len(p[0]) for t, p in postings.items()}
 
     def idf(self, term: str) -> float:
         return idf(self.size, self.df.get(term, 0))
@@ -78,7 +93,7 @@ class LexicalIndex:
     def passage_weights(self) -> list[tuple[tuple[str, ...], np.ndarray]]:
         """Each passage's distinct terms (sorted) and their BM25 weights (float32), in order."""
         rows: list[list[tuple[str, float]]] = [[] for _ in range(self.size)]
-        for term, (ids, w) in self._postings.items():
+        for term, (ids, w) in self.postings.items():
             for i, wt in zip(ids.tolist(), w.tolist(), strict=True):
                 rows[i].append((term, wt))
         out = []
@@ -96,7 +111,7 @@ class LexicalIndex:
     def scores(self, query: str) -> np.ndarray:
         out = np.zeros(self.size, dtype=np.float32)
         for term, weight in self.query_idf(query):
-            ids, w = self._postings[term]
+            ids, w = self.postings[term]
             out[ids] += np.float32(weight) * w
         return out
 

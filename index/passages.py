@@ -10,17 +10,24 @@ so every store gives the same answers for the same documents. Two stores exist:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
-from index.chunking import HEADING_SEPARATOR
-from index.lexical import LexicalIndex
 from index.models import Chunk, DocumentInfo
 from index.store import IndexData
+from index.tables import leads, lexical_text, sentence_texts
 from index.terms import TermCounter
+
+__all__ = [
+    "Candidates",
+    "MemoryStore",
+    "PassageStore",
+    "leads",
+    "lexical_text",
+    "sentence_texts",
+]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -69,42 +76,18 @@ class PassageStore(Protocol):
         ...
 
 
-def lexical_text(chunk: Chunk) -> str:
-    """What keyword search reads of a passage: its headings, then its text."""
-    return HEADING_SEPARATOR.join(chunk.heading) + "\n" + chunk.text
-
-
-def sentence_texts(chunk: Chunk) -> list[str]:
-    return [chunk.text[s - chunk.start : e - chunk.start] for s, e in chunk.sentences]
-
-
-def leads(chunks: Sequence[Chunk]) -> np.ndarray:
-    """1.0 for each passage that opens its section (first of its document and heading)."""
-    return np.array(
-        [
-            i == 0 or (c.source, c.heading) != (chunks[i - 1].source, chunks[i - 1].heading)
-            for i, c in enumerate(chunks)
-        ],
-        dtype=np.float32,
-    )
-
-
 class MemoryStore:
-    """An index held in this process: FAISS for dense search, BM25 in memory."""
+    """An index held in this process: FAISS for dense search, BM25 in memory.
+
+    Keyword postings and content terms come packed from the index (``index.tables``); the
+    term sets of a question's candidates are unpacked when it is asked."""
 
     def __init__(self, data: IndexData) -> None:
         self.data = data
-        chunks = data.chunks
-        texts = [lexical_text(c) for c in chunks]
-        self.lexical = LexicalIndex(texts)
-        self._terms = TermCounter(texts)
-        self._chunk_terms = self._terms.terms_of(texts)
-        flat = self._terms.terms_of([s for c in chunks for s in sentence_texts(c)])
-        offsets = data.sentence_offsets
-        self._sentence_terms = [
-            tuple(flat[offsets[i] : offsets[i + 1]]) for i in range(len(chunks))
-        ]
-        self._lead = leads(chunks)
+        self.tables = data.tables
+        self.lexical = data.tables.lexical()
+        self._terms = data.tables.counter()
+        self._lead = leads(data.chunks)
 
     @property
     def documents(self) -> tuple[DocumentInfo, ...]:
@@ -119,10 +102,12 @@ class MemoryStore:
         return self._terms
 
     def chunk_terms(self, i: int) -> frozenset[str]:
-        return self._chunk_terms[i]
+        return self.tables.term_set(self.tables.chunk_terms, i)
 
     def sentence_terms(self, i: int) -> tuple[frozenset[str], ...]:
-        return self._sentence_terms[i]
+        lo, hi = self.data.sentence_offsets[i : i + 2]
+        packed = self.tables.sentence_terms
+        return tuple(self.tables.term_set(packed, s) for s in range(lo, hi))
 
     def candidates(self, query: str, qvec: np.ndarray, k: int) -> Candidates:
         data = self.data
@@ -143,8 +128,8 @@ class MemoryStore:
             chunk_vectors=data.chunk_vectors[ids],
             heading_vectors=data.heading_vectors[ids],
             sentence_vectors=tuple(data.sentence_vectors[offsets[i] : offsets[i + 1]] for i in ids),
-            chunk_terms=tuple(self._chunk_terms[i] for i in ids),
-            sentence_terms=tuple(self._sentence_terms[i] for i in ids),
+            chunk_terms=tuple(self.chunk_terms(i) for i in ids),
+            sentence_terms=tuple(self.sentence_terms(i) for i in ids),
             lead=self._lead[ids],
             lexical=lexical[ids],
         )

@@ -43,10 +43,11 @@ from index.errors import (
     IndexWriteError,
 )
 from index.models import Chunk, DocumentInfo
+from index.tables import SearchTables
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 CHUNK_DTYPE = np.float32
 """Chunk vectors (and FAISS's copy of them)."""
 COMPACT_DTYPE = np.float16
@@ -58,6 +59,7 @@ _FILES = (
     "sentence_vectors.npy",
     "heading_vectors.npy",
     "faiss.index",
+    "tables.npz",
 )
 HNSW_THRESHOLD = 50_000
 HNSW_M = 32
@@ -96,6 +98,7 @@ class IndexData:
     sentence_offsets: np.ndarray
     heading_vectors: np.ndarray
     faiss_index: Any
+    tables: SearchTables
 
 
 def compact(vectors: np.ndarray) -> np.ndarray:
@@ -167,6 +170,7 @@ def _write_index(index_dir: Path, data: IndexData) -> Path:
         np.save(tmp / "sentence_vectors.npy", compact(data.sentence_vectors))
         np.save(tmp / "heading_vectors.npy", compact(data.heading_vectors))
         faiss.write_index(data.faiss_index, str(tmp / "faiss.index"))
+        data.tables.save(tmp / "tables.npz")
         checksums = {name: _sha256(tmp / name) for name in _FILES}
         manifest = asdict(data.manifest) | {"checksums": checksums}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
@@ -220,6 +224,7 @@ def read_index(
         sentence_vectors = _mapped(version / "sentence_vectors.npy")
         heading_vectors = _mapped(version / "heading_vectors.npy")
         faiss_index = faiss.read_index(str(version / "faiss.index"))
+        tables = SearchTables.load(version / "tables.npz")
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise IndexCorruptError(f"cannot read the index in {version}: {exc}") from exc
     offsets = sentence_offsets(chunks)
@@ -231,13 +236,22 @@ def read_index(
         and sentence_vectors.shape[1:] == (manifest.dimension,)
         and chunk_vectors.dtype == CHUNK_DTYPE
         and sentence_vectors.dtype == heading_vectors.dtype == COMPACT_DTYPE
+        and tables.passages == len(chunks)
+        and len(tables.sentence_terms) == sentence_vectors.shape[0]
     )
     if not consistent:
         raise IndexCorruptError(f"the index in {version} is inconsistent")
     if isinstance(faiss_index, faiss.IndexHNSWFlat):
         faiss_index.hnsw.efSearch = HNSW_EF_SEARCH
     return IndexData(
-        manifest, chunks, chunk_vectors, sentence_vectors, offsets, heading_vectors, faiss_index
+        manifest,
+        chunks,
+        chunk_vectors,
+        sentence_vectors,
+        offsets,
+        heading_vectors,
+        faiss_index,
+        tables,
     )
 
 

@@ -88,7 +88,10 @@ class TermCounter:
             self._by_initial.setdefault(w[0], []).append(w)
 
     def terms_of(self, texts: Sequence[str]) -> list[frozenset[str]]:
-        words = [content_words(t) for t in texts]
+        return self.stem([content_words(t) for t in texts])
+
+    def stem(self, words: Sequence[list[str]]) -> list[frozenset[str]]:
+        """The stemmed terms of each list of content words."""
         with self._lock:  # PyStemmer objects are not thread-safe
             return [frozenset(self._stemmer.stemWords(ws)) for ws in words]
 

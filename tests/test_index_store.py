@@ -69,23 +69,30 @@ def test_round_trip(docs_dir: Path, tmp_path: Path, embedder: Embedder) -> None:
     )
 
 
-def test_format_1_index_is_rebuilt_with_a_clear_message(
-    docs_dir: Path, tmp_path: Path, embedder: Embedder, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize("older", [1, 2])
+def test_an_older_format_is_rebuilt_with_a_clear_message(
+    older: int,
+    docs_dir: Path,
+    tmp_path: Path,
+    embedder: Embedder,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     ix = tmp_path / "ix"
     _build(docs_dir, ix, embedder)
     manifest = current_version(ix) / "manifest.json"
     raw = json.loads(manifest.read_text())
-    manifest.write_text(json.dumps(raw | {"format_version": 1}))
-    with pytest.raises(IndexMismatchError, match=r"has format 1 .* reads format 2 and rebuilds"):
+    manifest.write_text(json.dumps(raw | {"format_version": older}))
+    with pytest.raises(
+        IndexMismatchError, match=rf"has format {older} .* reads format 3 and rebuilds"
+    ):
         read_index(ix)
     report = Engine(EngineConfig(docs_dir, ix), embedder).open()
     assert report is not None and report.full_rebuild
-    assert "has format 1" in caplog.text and "rebuilding" in caplog.text
+    assert f"has format {older}" in caplog.text and "rebuilding" in caplog.text
     assert read_index(ix).sentence_vectors.dtype == np.float16
 
 
-def test_float32_vectors_under_format_2_are_inconsistent(
+def test_float32_sentence_vectors_are_inconsistent(
     docs_dir: Path, tmp_path: Path, embedder: Embedder
 ) -> None:
     ix = tmp_path / "ix"

@@ -20,6 +20,7 @@ from index.retriever import (
     judge,
 )
 from index.store import IndexData, Manifest, build_faiss, sentence_offsets
+from index.tables import SearchTables
 
 DIM = 8
 
@@ -150,6 +151,15 @@ class FakeEmbedder:
 def test_empty_index_refuses_without_passages() -> None:
     empty = np.zeros((0, DIM), np.float32)
     manifest = Manifest("fake", DIM, {}, (), "now", {}, "flat", 0, 0)
-    data = IndexData(manifest, (), empty, empty, sentence_offsets(()), empty, build_faiss(empty))
+    data = IndexData(
+        manifest,
+        (),
+        empty,
+        empty,
+        sentence_offsets(()),
+        empty,
+        build_faiss(empty),
+        SearchTables.compute(()),
+    )
     answer = Retriever(MemoryStore(data), FakeEmbedder()).answer("Anything there?")  # type: ignore[arg-type]
     assert answer.abstained and answer.passages == () and answer.text == ""
