@@ -56,6 +56,7 @@ from bot.discord_app.errors import DATABASE_UNAVAILABLE
 from bot.discord_app.views import UP_ID
 from index.embedding import Embedder
 from index.engine import Engine, EngineConfig
+from index.errors import DatabaseError
 
 pytestmark = pytest.mark.e2e
 
@@ -633,3 +634,42 @@ def test_a_document_added_through_one_process_survives_a_reindex_in_another(
     finally:
         for engine in engines:
             engine.close()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="VersionFollower marks a version seen before switching to it: a switch that fails "
+    "once (the database blinks between the NOTIFY and reading the version) is never retried, "
+    "so that process serves the old version until the next publish",
+)
+def test_a_failed_switch_to_a_published_version_is_retried(
+    pg_database: str, built_index: Path, embedder: Embedder, tmp_path: Path
+) -> None:
+    shutil.copytree(built_index / "docs", tmp_path / "docs")
+    builder, reader = (
+        Engine(EngineConfig(tmp_path / "docs", tmp_path / name, database_url=pg_database), embedder)
+        for name in ("a", "b")
+    )
+    try:
+        builder.open()
+        reader.open()
+        real_switch, failures = reader.shared.switch, []
+
+        def blink(version: str, manifest: Any) -> None:
+            if not failures:
+                failures.append(version)
+                raise DatabaseError("the database failed: server closed the connection")
+            real_switch(version, manifest)
+
+        reader.shared.switch = blink  # type: ignore[method-assign]
+        reader.follow()
+        (tmp_path / "docs" / NEW_DOC).write_text(NEW_TEXT, encoding="utf-8")
+        builder.reindex()
+        deadline = time.monotonic() + 5.0  # a switch takes milliseconds
+        while reader.shared.version != builder.shared.version and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert failures, "the switch was never tried"
+        assert reader.shared.version == builder.shared.version
+    finally:
+        builder.close()
+        reader.close()
