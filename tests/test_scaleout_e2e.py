@@ -404,6 +404,10 @@ async def test_two_processes_share_one_postgresql(
         await asyncio.to_thread(pg_own_server.stop)
         stopped = time.time()  # every question asked from now on is told to try again
         await fake.wait_for(lambda: load.each(stopped, "try again", 3), "outage replies", 30.0)
+        channel = general(guilds[1])
+        mid = await fake.message(f"{fake.bot_user.mention} {variant(QUESTION, 0)}", channel=channel)
+        reply = await fake.wait_message(channel_id=channel.id, after=mid, timeout=TIMEOUT)
+        assert reply["content"] == OUTAGE_REPLY  # a mention is told the same
         click = await fake.click_button(int(to_vote_on["id"]), UP_ID, user=fake.admin_user)
         sorry = await fake.wait_interaction_final(click, timeout=TIMEOUT)
         assert sorry["content"] == "Sorry, I couldn't record that right now."
