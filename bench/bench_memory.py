@@ -6,38 +6,40 @@
 * ``askdocs ask --json`` answering N questions from stdin (the CLI answers them in batches
   of 64): the child's wall time and peak RSS (``os.wait4``), for 1 question as an argument
   and for each N; memory must not grow with N.
-* The Discord bot in a fresh process with the index already on disk (the real AskdocsBot
-  and engine, talking to the wire-level fake Discord of tests/fakediscord in the same
-  process): seconds from the process being started to the engine opened, the bot ready and
-  the first ``/ask`` answered (the import of the fake and its server start are timed
-  apart and subtracted); RSS when ready, after a warm-up and after ``--bot-questions``
-  questions (and after each of ``--rounds`` such rounds: does growth level off?); CPU per
-  question over the first round with at most ``--in-flight`` at once
-  (``resource.getrusage`` of the process, and split by thread: the event-loop thread runs
-  the bot and the fake, the other threads run the engine and onnxruntime).
+* The Discord bot in its own fresh process with the index already on disk (the real
+  AskdocsBot and engine, started by ``botproc.py``), talking to the wire-level fake Discord
+  of tests/fakediscord running here: seconds from the process being started to the bot and
+  engine imported, the engine opened, the bot ready and the first ``/ask`` answered; RSS
+  when ready, after a warm-up and after ``--bot-questions`` distinct questions (and after
+  each of ``--rounds`` such rounds: does growth level off?); CPU per question with at most
+  ``--in-flight`` at once, for distinct questions and for the article's 125 evaluation
+  questions asked in turn (they repeat, and repeats are answered from the cache), split by
+  thread from ``/proc``: the event-loop thread runs the bot (and only the bot: the fake
+  Discord is in this process), the other threads the engine and onnxruntime.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import json
 import logging
 import os
-import resource
 import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from measure import rss_mib
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))  # the fakediscord package lives with the tests
+
+from bench_discord import forget  # noqa: E402
+from botproc import BotProcess  # noqa: E402
+from fakediscord import FakeDiscord  # noqa: E402
+
 ASKDOCS = Path(sys.executable).parent / "askdocs"
 EVAL = ROOT / "tests" / "data" / "article_eval.jsonl"
 
@@ -45,24 +47,6 @@ EVAL = ROOT / "tests" / "data" / "article_eval.jsonl"
 def load_questions() -> list[str]:
     with open(EVAL, encoding="utf-8") as fh:
         return [json.loads(line)["q"] for line in fh if line.strip()]
-
-
-def thread_cpu() -> dict[int, float]:
-    """CPU seconds (user + system) of each thread of this process."""
-    tick = os.sysconf("SC_CLK_TCK")
-    out = {}
-    for task in Path("/proc/self/task").iterdir():
-        try:
-            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:  # the thread ended meanwhile
-            continue
-        out[int(task.name)] = (int(fields[11]) + int(fields[12])) / tick
-    return out
-
-
-def process_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def timed_child(args: list[str], stdin: bytes | None = None) -> tuple[float, float, bytes]:
@@ -109,20 +93,13 @@ def stdin_figures(work: Path, counts: list[int]) -> None:
 
 
 def bot_figures(work: Path, questions: int, in_flight: int, rounds: int) -> None:
-    print(f"== the bot in a fresh process (load average {os.getloadavg()[0]:.2f})", flush=True)
-    cmd = [sys.executable, __file__, "--child", "--work", str(work)]
-    cmd += ["--bot-questions", str(questions), "--in-flight", str(in_flight)]
-    cmd += ["--rounds", str(rounds)]
-    env = os.environ | {"HF_HUB_OFFLINE": "1", "BENCH_T0": repr(time.time())}
-    out = subprocess.run(cmd, env=env, check=True, stdout=subprocess.PIPE, text=True).stdout
-    fig = json.loads(out.strip().splitlines()[-1])
-    fake = fig["fake_import_s"] + fig["fake_start_s"]
+    print(f"== the bot in its own process (load average {os.getloadavg()[0]:.2f})", flush=True)
+    fig = asyncio.run(bot_run(work, questions, in_flight, rounds))
+    ev = fig["events"]
     print(
-        f"  launch: interpreter up after {fig['interpreter_s']:.2f} s; bot and engine "
-        f"imported {fig['imported_s']:.2f} s; engine open (index loaded) {fig['open_s']:.2f} s; "
-        f"bot ready {fig['ready_s']:.2f} s; first /ask answered {fig['first_answer_s']:.2f} s "
-        f"from process start, of which {fake:.2f} s is the fake Discord's import and start "
-        f"-> {fig['first_answer_s'] - fake:.2f} s for the bot alone"
+        f"  launch: bot and engine imported {ev['imported']:.2f} s; engine open (index "
+        f"loaded) {ev['open']:.2f} s; bot ready {ev['ready']:.2f} s; first /ask answered "
+        f"{fig['first_answer_s']:.2f} s from process start"
     )
     print(
         f"  RSS: {fig['rss_ready']:.1f} MiB when ready, {fig['rss_warm']:.1f} MiB after "
@@ -133,15 +110,18 @@ def bot_figures(work: Path, questions: int, in_flight: int, rounds: int) -> None
         + ", ".join(f"{r:.1f}" for r in fig["rss_rounds"])
         + " MiB"
     )
-    per = 1000 / questions
-    print(
-        f"  CPU per question, <= {in_flight} in flight, {questions} questions in "
-        f"{fig['wall_s']:.1f} s: {fig['cpu_s'] * per:.2f} ms for the whole process = "
-        f"{fig['loop_cpu_s'] * per:.2f} ms on the event-loop thread (bot + fake Discord) + "
-        f"{fig['other_cpu_s'] * per:.2f} ms on other threads (engine, onnxruntime); "
-        f"engine calls {fig['engine_s'] * per:.2f} ms of wall per question, "
-        f"{fig['batches']} engine batches"
-    )
+    for name, cpu in fig["cpu"].items():
+        per = 1000 / cpu["questions"]
+        b = cpu["batcher"]
+        print(
+            f"  CPU per question, <= {in_flight} in flight, {cpu['questions']} {name} in "
+            f"{cpu['wall_s']:.1f} s: {(cpu['loop_s'] + cpu['other_s']) * per:.2f} ms for the "
+            f"bot's process = {cpu['loop_s'] * per:.2f} ms on the event-loop thread + "
+            f"{cpu['other_s'] * per:.2f} ms on other threads (engine, onnxruntime); "
+            f"{b['cached']} answered from the cache, {b['embedded']} embedded in "
+            f"{b['batches']} batches ({1000 * b['engine_s'] / max(b['embedded'], 1):.2f} ms "
+            f"of engine wall per embedded question)"
+        )
 
 
 async def ask(fake: Any, question: str) -> None:
@@ -151,7 +131,7 @@ async def ask(fake: Any, question: str) -> None:
 
 async def many(fake: Any, questions: list[str], total: int, in_flight: int) -> None:
     """``total`` questions by ``in_flight`` askers who re-ask when answered."""
-    queue = list(range(total))
+    queue = list(range(total))[::-1]
 
     async def worker() -> None:
         while queue:
@@ -159,95 +139,51 @@ async def many(fake: Any, questions: list[str], total: int, in_flight: int) -> N
             await ask(fake, questions[i % len(questions)])
 
     await asyncio.gather(*(worker() for _ in range(in_flight)))
-    from bench_discord import forget  # after the timed start-up: it imports the engine
-
     forget(fake)  # the fake's own records grow with every request: not the bot's
 
 
-def timed(engine: Any) -> list[float]:
-    """Wrap ``engine.answer_many`` to add up the seconds spent in it."""
-    busy = [0.0]
-    answer_many = engine.answer_many
-
-    def timed_answer_many(*args: Any, **kwargs: Any) -> Any:
-        began = time.perf_counter()
-        try:
-            return answer_many(*args, **kwargs)
-        finally:
-            busy[0] += time.perf_counter() - began
-
-    engine.answer_many = timed_answer_many
-    return busy
-
-
-async def steady(
-    fake: Any, bot: Any, busy: list[float], args: argparse.Namespace
-) -> dict[str, Any]:
-    """RSS over rounds of questions; CPU per question over the first round."""
+async def bot_run(work: Path, questions: int, in_flight: int, rounds: int) -> dict[str, Any]:
+    """Launch, RSS over rounds of distinct questions and CPU per question of the bot in a
+    child process (see botproc.py), with the fake Discord here."""
     asked = load_questions()
+    distinct = [f"{asked[i % len(asked)]} ({i})" for i in range(questions + 200)]
     fig: dict[str, Any] = {"warm": 200}
-    await many(fake, asked, fig["warm"], args.in_flight)
-    gc.collect()
-    fig["rss_warm"] = rss_mib()
-    batches, loop_thread = bot.batcher.batches, threading.get_native_id()
-    busy[0] = 0.0
-    threads, cpu, wall = thread_cpu(), process_cpu(), time.perf_counter()
-    await many(fake, asked, args.bot_questions, args.in_flight)
-    wall, cpu = time.perf_counter() - wall, process_cpu() - cpu
-    loop_cpu = thread_cpu()[loop_thread] - threads[loop_thread]
-    fig.update(wall_s=wall, cpu_s=cpu, loop_cpu_s=loop_cpu, other_cpu_s=cpu - loop_cpu)
-    fig.update(engine_s=busy[0], batches=bot.batcher.batches - batches)
-    gc.collect()
-    fig["rss_rounds"] = [rss_mib()]
-    for _ in range(args.rounds - 1):  # more rounds: does the growth level off?
-        await many(fake, asked, args.bot_questions, args.in_flight)
-        gc.collect()
-        fig["rss_rounds"].append(rss_mib())
-    fig["rss_after"] = fig["rss_rounds"][0]
-    return fig
-
-
-def child(args: argparse.Namespace) -> None:
-    """The bot's start-up and steady-state figures, as one JSON line on stdout."""
-    t0 = float(os.environ["BENCH_T0"])
-    fig: dict[str, Any] = {"interpreter_s": time.time() - t0}
-    started = time.time()
-    sys.path.insert(0, str(ROOT / "tests"))
-    from fakediscord import FakeDiscord
-
-    fig["fake_import_s"] = time.time() - started
-    from bot.discord_app.bot import AskdocsBot
-    from bot.shared.settings import Settings
-    from index.engine import Engine, EngineConfig
-
-    fig["imported_s"] = time.time() - t0
-    engine = Engine(EngineConfig(args.work / "docs", args.work / "index"))
-    engine.open()
-    fig["open_s"] = time.time() - t0
-    busy = timed(engine)
-
-    async def run() -> None:
-        began = time.time()
-        async with FakeDiscord() as fake:
-            fig["fake_start_s"] = time.time() - began
-            fake.validator.schema_errors = lambda *a: []  # checked by bench_discord and tests
-            settings = Settings(
-                _env_file=None,  # type: ignore[call-arg]
-                discord_token=fake.token,
-                feedback_db=args.work / "feedback.sqlite3",
-                cooldown_questions=1_000_000,
-            )
-            bot = AskdocsBot(settings, engine)
-            await fake.start_client(bot)
-            fig["ready_s"] = time.time() - t0
-            fig["rss_ready"] = rss_mib()
+    async with FakeDiscord() as fake:
+        fake.validator.schema_errors = lambda *a: []  # checked by bench_discord and tests
+        proc = BotProcess("askdocs", fake.port, fake.token, work)
+        try:
+            fig["events"] = await proc.ready()
+            await fake.wait_ready(timeout=60)
+            fig["rss_ready"] = proc.rss()
             await ask(fake, "Who is Kim?")
-            fig["first_answer_s"] = time.time() - t0
-            fig.update(await steady(fake, bot, busy, args))
-
-    asyncio.run(run())
-    fig["peak_rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps(fig))
+            fig["first_answer_s"] = time.time() - proc.started
+            await many(fake, distinct[-fig["warm"] :], fig["warm"], in_flight)
+            fig["rss_warm"] = proc.rss()
+            fig["cpu"] = {}
+            for name, pool in (("distinct questions", distinct), ("questions", asked)):
+                await proc.stats()
+                before, wall = proc.cpu(), time.perf_counter()
+                await many(fake, pool, questions, in_flight)
+                after, wall = proc.cpu(), time.perf_counter() - wall
+                stats = await proc.stats()
+                fig["cpu"][name] = {
+                    "questions": questions,
+                    "wall_s": wall,
+                    "loop_s": after[0] - before[0],
+                    "other_s": after[1] - before[1],
+                    "batcher": stats["batcher"],
+                }
+                if name == "distinct questions":
+                    fig["rss_after"] = proc.rss()
+            fig["rss_rounds"] = [fig["rss_after"]]
+            for n in range(rounds - 1):  # more rounds: does the growth level off?
+                pool = [f"{q} [{n}]" for q in distinct[:questions]]
+                await many(fake, pool, questions, in_flight)
+                fig["rss_rounds"].append(proc.rss())
+            fig["peak_rss"] = proc.peak_rss()
+        finally:
+            await proc.stop()
+    return fig
 
 
 def main() -> None:
@@ -256,13 +192,8 @@ def main() -> None:
     parser.add_argument("--bot-questions", type=int, default=1000)
     parser.add_argument("--in-flight", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3, help="rounds of --bot-questions")
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
-    if args.child:
-        child(args)
-        return
     work = Path(tempfile.mkdtemp(prefix="askdocs-bench-"))
     try:
         shutil.copytree(ROOT / "source_docs", work / "docs")
