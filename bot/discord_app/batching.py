@@ -179,8 +179,9 @@ class MicroBatcher:
         return entry[1]
 
     def _remember(self, key: Key, answer: Answer, version: object) -> None:
-        if not self.cache_size or version is not self._version(key[0]):
-            return  # answered from an index that has been replaced meanwhile
+        """Cache ``answer``, given by the index ``version`` that still serves its server."""
+        if not self.cache_size:
+            return
         self._cache[key] = (version, answer)
         self._cache.move_to_end(key)
         if len(self._cache) > self.cache_size:
@@ -249,8 +250,10 @@ class MicroBatcher:
             for waiting in batch:
                 self._settle(waiting, exc=exc)
             return
+        current = version is self._version(server)  # not replaced while it answered
         for waiting, answer in zip(batch, answers, strict=True):
-            self._remember(waiting.key, answer, version)
+            if current:
+                self._remember(waiting.key, answer, version)
             self._settle(waiting, answer=answer)
 
     async def _run_singly(self, batch: list[_Waiting], version: object) -> None:
@@ -260,7 +263,8 @@ class MicroBatcher:
             except Exception as exc:  # each waiter gets its own error
                 self._settle(waiting, exc=exc)
             else:
-                self._remember(waiting.key, answers[0], version)
+                if version is self._version(waiting.key[0]):
+                    self._remember(waiting.key, answers[0], version)
                 self._settle(waiting, answer=answers[0])
 
     def _settle(

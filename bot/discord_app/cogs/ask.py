@@ -16,7 +16,7 @@ from bot.discord_app import limits
 from bot.discord_app.asked import Asked, question_entry
 from bot.discord_app.conversations import Turn
 from bot.discord_app.embeds import EmbedCache, is_answer_embed
-from bot.discord_app.followups import expired_note, resolve
+from bot.discord_app.followups import Resolved, expired_note, resolve
 from bot.discord_app.questions import (
     NO_WORDS,
     answer_unprompted,
@@ -93,7 +93,10 @@ class AskCog(commands.Cog):
         started = time.perf_counter()
         max_chars = self.bot.settings.max_question_chars
         try:
-            resolved = await resolve(self.bot.ask, question, earlier, max_chars)
+            if earlier:
+                resolved = await resolve(self.bot.ask, question, earlier, max_chars)
+            else:  # the common case: no conversation to build on
+                resolved = Resolved(await self.bot.ask(question), None, question)
         except QuestionError as exc:
             return Composed({"content": question_error_message(str(exc))})
         except AskdocsError as exc:
