@@ -24,6 +24,7 @@ from index.builder import (
 from index.chunking import ChunkerSettings
 from index.embedding import Embedder
 from index.errors import (
+    AskdocsError,
     BuildInProgressError,
     IndexCorruptError,
     IndexMismatchError,
@@ -157,6 +158,10 @@ class KnowledgeBase:
         try:
             if self.pool is None:
                 data, report = self._build(full, progress)
+                try:  # serve from the files just written: vectors then stay out of memory
+                    data = read_index(self.index_dir)
+                except AskdocsError as exc:
+                    log.warning("serving the new index from memory: %s", exc)
                 self._store = MemoryStore(data)
                 return report
             with build_lock(self.pool.url) as conn:

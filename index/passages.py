@@ -16,7 +16,7 @@ from typing import Protocol
 import numpy as np
 
 from index.models import Chunk, DocumentInfo
-from index.store import IndexData
+from index.store import IndexData, VectorFile
 from index.tables import leads, lexical_text, sentence_texts
 from index.terms import TermCounter
 
@@ -88,6 +88,13 @@ class MemoryStore:
         self.lexical = data.tables.lexical()
         self._terms = data.tables.counter()
         self._lead = leads(data.chunks)
+        self._files: tuple[VectorFile, VectorFile, VectorFile] | None = None
+        if data.folder is not None:  # serve rows by pread, not through the memory maps
+            self._files = (
+                VectorFile(data.folder / "chunk_vectors.npy"),
+                VectorFile(data.folder / "heading_vectors.npy"),
+                VectorFile(data.folder / "sentence_vectors.npy"),
+            )
 
     @property
     def documents(self) -> tuple[DocumentInfo, ...]:
@@ -116,23 +123,40 @@ class MemoryStore:
             return _empty(data.chunk_vectors.shape[1] if data.chunk_vectors.ndim == 2 else 0)
         _, dense_ids = data.faiss_index.search(qvec[None, :].astype(np.float32), k)
         lexical = self.lexical.scores(query)
-        lex_ids = np.argsort(-lexical, kind="stable")[:k]
         found = {int(i) for i in dense_ids[0] if i >= 0} | {
-            int(i) for i in lex_ids if lexical[i] > 0
+            int(i) for i in top_k(lexical, k) if lexical[i] > 0
         }
         ids = np.array(sorted(found), dtype=np.int64)
         offsets = data.sentence_offsets
+        if self._files is None:
+            chunk_vectors, heading_vectors = data.chunk_vectors[ids], data.heading_vectors[ids]
+            sentences = tuple(data.sentence_vectors[offsets[i] : offsets[i + 1]] for i in ids)
+        else:
+            chunk_file, heading_file, sentence_file = self._files
+            chunk_vectors, heading_vectors = chunk_file.rows(ids), heading_file.rows(ids)
+            sentences = tuple(sentence_file.block(offsets[i], offsets[i + 1]) for i in ids)
         return Candidates(
             ids=ids,
             chunks=tuple(data.chunks[i] for i in ids),
-            chunk_vectors=data.chunk_vectors[ids],
-            heading_vectors=data.heading_vectors[ids],
-            sentence_vectors=tuple(data.sentence_vectors[offsets[i] : offsets[i + 1]] for i in ids),
+            chunk_vectors=chunk_vectors,
+            heading_vectors=heading_vectors,
+            sentence_vectors=sentences,
             chunk_terms=tuple(self.chunk_terms(i) for i in ids),
             sentence_terms=tuple(self.sentence_terms(i) for i in ids),
             lead=self._lead[ids],
             lexical=lexical[ids],
         )
+
+
+def top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Ids of the ``k`` highest scores, ties going to the lower id (the first ``k`` of a
+    stable descending sort, in any order), in time linear in ``len(scores)``."""
+    if k >= len(scores):
+        return np.arange(len(scores))
+    kth = np.partition(scores, len(scores) - k)[len(scores) - k]
+    above = np.flatnonzero(scores > kth)
+    ties = np.flatnonzero(scores == kth)[: k - len(above)]
+    return np.concatenate([above, ties])
 
 
 def _empty(dim: int) -> Candidates:

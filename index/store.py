@@ -29,6 +29,7 @@ import os
 import secrets
 import shutil
 import time
+import weakref
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,6 +100,8 @@ class IndexData:
     heading_vectors: np.ndarray
     faiss_index: Any
     tables: SearchTables
+    folder: Path | None = None
+    """The version folder the vectors were read from (None: built in memory)."""
 
 
 def compact(vectors: np.ndarray) -> np.ndarray:
@@ -252,12 +255,59 @@ def read_index(
         heading_vectors,
         faiss_index,
         tables,
+        version,
     )
 
 
 def _mapped(path: Path) -> np.ndarray:
     """A ``.npy`` file memory-mapped read-only, as a plain ndarray (pages load on use)."""
     return np.asarray(np.load(path, mmap_mode="r", allow_pickle=False))
+
+
+class VectorFile:
+    """Rows of a 2-D ``.npy`` file of a version folder, read on demand with ``pread``.
+
+    Serving reads a few dozen scattered rows per question. Through a memory map every row
+    read maps the kernel's whole cached block around it into the process (hundreds of KiB
+    per row on current kernels), so after a few dozen questions the whole file counts in
+    the process's memory; ``pread`` copies just the rows and leaves the file to the page
+    cache, which the kernel shares and reclaims."""
+
+    def __init__(self, path: Path) -> None:
+        with open(path, "rb") as fh:
+            major, _ = np.lib.format.read_magic(fh)
+            read_header = (
+                np.lib.format.read_array_header_1_0
+                if major == 1
+                else np.lib.format.read_array_header_2_0
+            )
+            shape, fortran, dtype = read_header(fh)
+            self._start = fh.tell()
+        if len(shape) != 2 or fortran:
+            raise IndexCorruptError(f"{path} is not a C-ordered 2-D array")
+        self.dtype = np.dtype(dtype)
+        self.shape: tuple[int, int] = (int(shape[0]), int(shape[1]))
+        self._row = self.shape[1] * self.dtype.itemsize
+        fd = os.open(path, os.O_RDONLY)
+        self._fd = fd
+        weakref.finalize(self, os.close, fd)
+
+    def block(self, lo: int, hi: int) -> np.ndarray:
+        """Rows ``lo:hi`` (one read)."""
+        data = os.pread(self._fd, (hi - lo) * self._row, self._start + lo * self._row)
+        return np.frombuffer(data, dtype=self.dtype).reshape(hi - lo, self.shape[1])
+
+    def rows(self, ids: np.ndarray) -> np.ndarray:
+        """The rows ``ids`` (ascending), one read per run of consecutive ids."""
+        out = np.empty((len(ids), self.shape[1]), dtype=self.dtype)
+        at = 0
+        while at < len(ids):
+            end = at + 1
+            while end < len(ids) and ids[end] == ids[end - 1] + 1:
+                end += 1
+            out[at:end] = self.block(int(ids[at]), int(ids[end - 1]) + 1)
+            at = end
+        return out
 
 
 def _read_manifest(version: Path) -> Manifest:

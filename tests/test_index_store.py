@@ -23,7 +23,8 @@ from index.errors import (
     IndexWriteError,
     SourceDocsError,
 )
-from index.store import build_faiss, current_version, read_index
+from index.passages import MemoryStore
+from index.store import VectorFile, build_faiss, current_version, read_index
 
 CHUNKER = ChunkerSettings()
 
@@ -382,3 +383,30 @@ def test_unwritable_index_still_serves_after_documents_change(
     assert engine.open() is None
     assert any("answering from the index as it was built" in r.message for r in caplog.records)
     assert not engine.answer("Does Russia border North Korea?").abstained
+
+
+def test_served_rows_are_read_from_the_files_exactly(
+    docs_dir: Path, tmp_path: Path, embedder: Embedder
+) -> None:
+    """An index read from disk serves candidate vectors by pread: the same rows as the
+    arrays, and the memory-mapped arrays are never touched."""
+    built, _ = _build(docs_dir, tmp_path / "ix", embedder)
+    loaded = read_index(tmp_path / "ix")
+    assert built.folder is None and loaded.folder == current_version(tmp_path / "ix")
+    for name, array in (
+        ("chunk_vectors.npy", built.chunk_vectors),
+        ("sentence_vectors.npy", built.sentence_vectors),
+        ("heading_vectors.npy", built.heading_vectors),
+    ):
+        rows = VectorFile(loaded.folder / name)
+        assert rows.shape == array.shape and rows.dtype == array.dtype
+        picked = np.array([0, 1, 2, len(array) - 1])
+        np.testing.assert_array_equal(rows.rows(picked), array[picked])
+        np.testing.assert_array_equal(rows.block(1, len(array)), array[1:])
+    query = embedder.encode(["Where do Kim and Putin meet?"])[0]
+    from_files = MemoryStore(loaded).candidates("where do kim and putin meet", query, 5)
+    in_memory = MemoryStore(built).candidates("where do kim and putin meet", query, 5)
+    np.testing.assert_array_equal(from_files.ids, in_memory.ids)
+    np.testing.assert_array_equal(from_files.chunk_vectors, in_memory.chunk_vectors)
+    for a, b in zip(from_files.sentence_vectors, in_memory.sentence_vectors, strict=True):
+        np.testing.assert_array_equal(a, b)

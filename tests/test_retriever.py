@@ -7,10 +7,12 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from index.answer_types import fits, question_type
 from index.models import Chunk, Evidence
-from index.passages import MemoryStore
+from index.passages import MemoryStore, top_k
 from index.retriever import (
     RetrievalSettings,
     Retriever,
@@ -163,3 +165,13 @@ def test_empty_index_refuses_without_passages() -> None:
     )
     answer = Retriever(MemoryStore(data), FakeEmbedder()).answer("Anything there?")  # type: ignore[arg-type]
     assert answer.abstained and answer.passages == () and answer.text == ""
+
+
+@given(
+    scores=st.lists(st.sampled_from([0.0, 0.5, 1.0, 1.5, 2.0, 3.25]), max_size=60),
+    k=st.integers(1, 70),
+)
+def test_top_k_is_the_head_of_a_stable_descending_sort(scores: list[float], k: int) -> None:
+    array = np.array(scores, dtype=np.float32)
+    expected = set(np.argsort(-array, kind="stable")[:k].tolist())
+    assert set(top_k(array, k).tolist()) == expected
