@@ -11,8 +11,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
+
+import psycopg
 
 from index.builder import (
     Progress,
@@ -47,6 +52,19 @@ class BuildOptions:
     chunker: ChunkerSettings
     hnsw_threshold: int
     max_doc_bytes: int
+
+
+def _same_index(served: Manifest, built: Manifest) -> bool:
+    """Same documents (by content), model and chunker: publishing would change nothing."""
+
+    def documents(m: Manifest) -> list[tuple[str, str]]:
+        return [(d.source, d.content_hash) for d in m.documents]
+
+    return (
+        served.model == built.model
+        and served.chunker == built.chunker
+        and documents(served) == documents(built)
+    )
 
 
 class KnowledgeBase:
@@ -145,32 +163,67 @@ class KnowledgeBase:
                 version, manifest = current(conn, self.name)
             except IndexNotFoundError:
                 log.info("no index for %r in the database yet: building it", self.name)
-                return self.reindex(progress=progress)
-        if manifest.model != self.embedder.model_id or manifest.chunker != self._signature():
+                return self._database_build(False, progress, unless_served=True)
+        if not self._fits(manifest):
             log.warning("the database's index of %r was built with other settings", self.name)
-            return self.reindex(progress=progress)
+            return self._database_build(False, progress, unless_served=True)
         self._store = PgStore(self.pool, version, manifest)
         return None
 
+    def _fits(self, manifest: Manifest) -> bool:
+        """Whether an index was built with this model and chunker."""
+        return manifest.model == self.embedder.model_id and manifest.chunker == self._signature()
+
     def reindex(self, *, full: bool = False, progress: Progress | None = None) -> BuildReport:
+        if self.pool is not None:
+            report = self._database_build(full, progress, unless_served=False)
+            assert report is not None
+            return report
+        with self._exclusive():
+            data, report = self._build(full, progress)
+            try:  # serve from the files just written: vectors then stay out of memory
+                data = read_index(self.index_dir)
+            except AskdocsError as exc:
+                log.warning("serving the new index from memory: %s", exc)
+            self._store = MemoryStore(data)
+            return report
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
         if not self._lock.acquire(blocking=False):
             raise BuildInProgressError("an index build is already running; try again shortly")
         try:
-            if self.pool is None:
-                data, report = self._build(full, progress)
-                try:  # serve from the files just written: vectors then stay out of memory
-                    data = read_index(self.index_dir)
-                except AskdocsError as exc:
-                    log.warning("serving the new index from memory: %s", exc)
-                self._store = MemoryStore(data)
-                return report
-            with build_lock(self.pool.url) as conn:
-                data, report = self._build(full, progress)
-                version = publish(conn, self.name, MemoryStore(data))
-            self._store = PgStore(self.pool, version, data.manifest)
-            return report
+            yield
         finally:
             self._lock.release()
+
+    def _database_build(
+        self, full: bool, progress: Progress | None, *, unless_served: bool
+    ) -> BuildReport | None:
+        """Build and publish under the cluster-wide lock. With ``unless_served`` (a process
+        starting), serve what another process published meanwhile instead (returns None).
+        A build whose documents, model and chunker equal the current version's publishes
+        nothing: every process keeps serving (and caching) what it serves."""
+        assert self.pool is not None
+        with self._exclusive(), build_lock(self.pool.url) as conn:
+            served = self._current(conn)
+            if unless_served and served is not None and self._fits(served[1]):
+                self._store = PgStore(self.pool, *served)
+                return None
+            data, report = self._build(full, progress)
+            if served is not None and _same_index(served[1], data.manifest) and not full:
+                self._store = PgStore(self.pool, *served)
+                note = "the database already serves these documents: nothing published"
+                return replace(report, notes=(*report.notes, note))
+            version = publish(conn, self.name, MemoryStore(data))
+        self._store = PgStore(self.pool, version, data.manifest)
+        return report
+
+    def _current(self, conn: psycopg.Connection[Any]) -> tuple[str, Manifest] | None:
+        try:
+            return current(conn, self.name)
+        except IndexNotFoundError:
+            return None
 
     def _build(self, full: bool, progress: Progress | None) -> tuple[IndexData, BuildReport]:
         built = build_index(

@@ -330,14 +330,19 @@ def tsvector(terms: tuple[str, ...]) -> str:
 class VersionFollower:
     """Calls ``on_change(kb, version)`` whenever a version becomes current, from a thread
     that LISTENs on its own connection and reconnects (with a check of what is current,
-    since a notice sent while disconnected is lost) until :meth:`stop`."""
+    since a notice sent while disconnected is lost) until :meth:`stop`. A switch that
+    fails (``on_change`` raised) is tried again every second until it succeeds or a newer
+    version replaces it. An outage is logged once, and its end once."""
 
     def __init__(self, url: str, on_change: Callable[[str, str], None]) -> None:
         self.url = url
         self.on_change = on_change
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="askdocs-follow", daemon=True)
-        self._seen: dict[str, str] = {}
+        self._done: dict[str, str] = {}
+        self._pending: dict[str, str] = {}
+        self._failing = False
+        self._warned: set[tuple[str, str]] = set()
 
     def start(self) -> None:
         self._thread.start()
@@ -353,13 +358,21 @@ class VersionFollower:
                 with connect(self.url) as conn:
                     conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(CHANNEL)))
                     self._catch_up(conn)
-                    delay = 0.5
+                    if self._failing:
+                        log.info("following index versions again")
+                        self._failing, delay = False, 0.5
                     while not self._stop.is_set():
                         for note in conn.notifies(timeout=1.0):
                             payload = json.loads(note.payload)
-                            self._changed(payload["kb"], payload["v"])
+                            self._pending[payload["kb"]] = payload["v"]
+                        self._switch_pending()
             except (DatabaseError, psycopg.Error) as exc:
-                log.warning("following index versions: %s; retrying", one_line(exc, self.url))
+                if not self._failing:
+                    log.warning(
+                        "following index versions: %s; retrying until the database is back",
+                        one_line(exc, self.url),
+                    )
+                    self._failing = True
                 self._stop.wait(delay)
                 delay = min(delay * 2, 10.0)
 
@@ -368,14 +381,19 @@ class VersionFollower:
             rows = conn.execute("SELECT kb, version FROM askdocs_current").fetchall()
         except psycopg.errors.UndefinedTable:
             return
-        for kb, version in rows:
-            self._changed(kb, version)
+        self._pending.update(dict(rows))
+        self._switch_pending()
 
-    def _changed(self, kb: str, version: str) -> None:
-        if self._seen.get(kb) == version:
-            return
-        self._seen[kb] = version
-        try:
-            self.on_change(kb, version)
-        except Exception:  # keep following; the callback logs its own failure
-            log.exception("switching %r to version %s failed", kb, version)
+    def _switch_pending(self) -> None:
+        for kb, version in list(self._pending.items()):
+            if self._done.get(kb) != version:
+                try:
+                    self.on_change(kb, version)
+                except Exception as exc:  # keep following; try again in a second
+                    if (kb, version) not in self._warned:
+                        self._warned.add((kb, version))
+                        log.warning("switching %r to %s failed: %s; retrying", kb, version, exc)
+                    continue
+                self._done[kb] = version
+            if self._pending.get(kb) == version:
+                del self._pending[kb]

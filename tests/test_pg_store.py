@@ -226,3 +226,22 @@ def test_a_bad_database_is_a_one_line_error(
         engine.open()
     text = str(failed.value)
     assert "\n" not in text and "secret" not in text and "askdocs-test-password" not in text
+
+
+def test_a_reindex_that_changes_nothing_publishes_nothing(
+    pg_database: str, embedder: Embedder, docs_dir: Path, tmp_path: Path
+) -> None:
+    """Every process keeps its version (and its answer cache) when nothing changed, even
+    when the builder's own cache is empty (a process on another machine)."""
+    first = pg_engine(docs_dir, tmp_path / "a", pg_database, embedder)
+    other = pg_engine(docs_dir, tmp_path / "b", pg_database, embedder)
+    try:
+        first.open()
+        other.open()
+        report = other.reindex()
+        assert "nothing published" in " ".join(report.notes)
+        assert len(versions(pg_database)) == 1
+        assert other.shared.version == first.shared.version
+    finally:
+        first.close()
+        other.close()

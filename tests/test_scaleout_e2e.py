@@ -647,12 +647,6 @@ def test_a_document_added_through_one_process_survives_a_reindex_in_another(
             engine.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="VersionFollower marks a version seen before switching to it: a switch that fails "
-    "once (the database blinks between the NOTIFY and reading the version) is never retried, "
-    "so that process serves the old version until the next publish",
-)
 def test_a_failed_switch_to_a_published_version_is_retried(
     pg_database: str, built_index: Path, embedder: Embedder, tmp_path: Path
 ) -> None:
