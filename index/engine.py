@@ -139,6 +139,10 @@ SHARED = "shared"
 SERVER_MODES = ("add", "only")
 
 
+def _same(a: tuple[object, ...], b: tuple[object, ...]) -> bool:
+    return len(a) == len(b) and all(x is y for x, y in zip(a, b, strict=True))
+
+
 def server_kb(server: int) -> str:
     return f"server-{server}"
 
@@ -167,6 +171,7 @@ class Engine:
         self._servers: dict[int, KnowledgeBase] = {}
         self._servers_lock = threading.Lock()
         self._follower: VersionFollower | None = None
+        self._retrievers: dict[int | None, tuple[tuple[object, ...], Retriever]] = {}
 
     def _knowledge_base(self, name: str, docs_dir: Path, index_dir: Path) -> KnowledgeBase:
         return KnowledgeBase(
@@ -176,19 +181,28 @@ class Engine:
     @property
     def retriever(self) -> Retriever:
         """The shared knowledge base's retriever."""
-        return Retriever(self.shared.store, self.embedder, self.config.retrieval)
+        return self.retriever_for(None)
 
     def retriever_for(self, server: int | None) -> Retriever:
         """The retriever for questions asked in ``server`` (None: a direct message or the
-        command line -- the shared documents only)."""
+        command line -- the shared documents only). The same object while the indexes it
+        reads (and the config) stay the same, so its ``documents`` identify them."""
         own = self._servers.get(server) if server is not None else None
+        parts: tuple[PassageStore, ...]
         if own is None or not own.loaded:
-            return self.retriever
-        if self.config.server_docs_mode == "only":
-            store: PassageStore = own.store
+            server, parts = None, (self.shared.store,)
+        elif self.config.server_docs_mode == "only":
+            parts = (own.store,)
         else:
-            store = CombinedStore(self.shared.store, own.store)
-        return Retriever(store, self.embedder, self.config.retrieval)
+            parts = (self.shared.store, own.store)
+        key = (self.config, *parts)
+        cached = self._retrievers.get(server)
+        if cached is not None and _same(cached[0], key):
+            return cached[1]
+        store = parts[0] if len(parts) == 1 else CombinedStore(parts[0], parts[1])
+        retriever = Retriever(store, self.embedder, self.config.retrieval)
+        self._retrievers[server] = (key, retriever)
+        return retriever
 
     @property
     def documents(self) -> tuple[DocumentInfo, ...]:

@@ -99,3 +99,23 @@ def test_a_new_servers_documents_are_built_on_demand(
     answer = engine.answer(BETA_QUESTION, server=BETA)
     assert not answer.abstained and "Copperkettle" in answer.text
     assert engine.answer(BETA_QUESTION, server=ALPHA).abstained  # not created for Alpha
+
+
+def test_a_servers_retriever_is_kept_while_its_indexes_serve(
+    embedder: Embedder, docs_dir: Path, tmp_path: Path
+) -> None:
+    """The bot's answer cache is keyed by what ``documents_for`` returns: the same object
+    until one of the indexes a server reads is replaced."""
+    engine = Engine(
+        EngineConfig(docs_dir, tmp_path / "index", server_docs_dir=private_docs(tmp_path / "s")),
+        embedder,
+    )
+    engine.open()
+    alpha = engine.documents_for(ALPHA)
+    assert engine.documents_for(ALPHA) is alpha and engine.retriever is engine.retriever
+    assert engine.documents_for(333) is engine.documents_for(None)  # no documents of its own
+    engine.reindex(server=ALPHA)
+    assert engine.documents_for(ALPHA) is not alpha
+    beta = engine.documents_for(BETA)
+    engine.reindex()  # the shared index: every server's view changes
+    assert engine.documents_for(BETA) is not beta
