@@ -39,10 +39,11 @@ class CombinedStore:
         self.first = first
         self.second = second
         self._terms = CombinedTerms(first.terms, second.terms)
+        self._documents = first.documents + second.documents  # stores never change
 
     @property
     def documents(self) -> tuple[DocumentInfo, ...]:
-        return self.first.documents + self.second.documents
+        return self._documents
 
     @property
     def size(self) -> int:
