@@ -137,10 +137,10 @@ async def test_a_deleted_thread_is_forgotten_and_a_reply_into_it_fails_quietly(
     asking, release = asyncio.Event(), asyncio.Event()
     real_ask = bot.ask
 
-    async def held_ask(question: str) -> Answer:
+    async def held_ask(question: str, server: int | None = None) -> Answer:
         asking.set()
         await release.wait()
-        return await real_ask(question)
+        return await real_ask(question, server)
 
     bot.ask = held_ask  # type: ignore[method-assign]
     await fake_discord.message("why?", channel=thread)

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import discord
@@ -96,7 +97,7 @@ class AskdocsBot(commands.AutoShardedBot):
         )
         self.batcher: MicroBatcher | None = None
         self._database_failing = False  # the engine's database failed the last question
-        self._titles: tuple[tuple[DocumentInfo, ...], dict[str, str]] | None = None
+        self._titles: dict[int | None, tuple[tuple[DocumentInfo, ...], dict[str, str]]] = {}
 
     @property
     def engine(self) -> Engine:
@@ -139,12 +140,13 @@ class AskdocsBot(commands.AutoShardedBot):
     async def on_message(self, message: discord.Message, /) -> None:
         """No prefix commands: the cogs listen to messages themselves."""
 
-    async def ask(self, question: str) -> Answer:
-        """Answer one question (batched with concurrent ones, off the event loop)."""
+    async def ask(self, question: str, server: int | None = None) -> Answer:
+        """Answer one question from the documents ``server`` sees (batched with concurrent
+        ones, off the event loop)."""
         if self.batcher is None:
             raise BotConfigError("the bot was started without an engine")
         try:
-            answer = await self.batcher.answer(question)
+            answer = await self.batcher.answer(question, server)
         except DatabaseError as exc:
             # which database and why is for the logs (once per outage), not for the asker
             if not self._database_failing:
@@ -158,12 +160,46 @@ class AskdocsBot(commands.AutoShardedBot):
             log.info("the database answers again")
         return answer
 
-    def titles(self) -> Mapping[str, str]:
-        """Document titles by source, cached until the index changes."""
-        documents = self.engine.documents
-        if self._titles is None or self._titles[0] is not documents:
-            self._titles = (documents, {d.source: d.title for d in documents})
-        return self._titles[1]
+    def titles(self, server: int | None = None) -> Mapping[str, str]:
+        """Titles of the documents ``server`` sees, by source, cached until they change."""
+        documents = self.engine.documents_for(server)
+        cached = self._titles.get(server)
+        if cached is None or cached[0] is not documents:
+            cached = self._titles[server] = (documents, {d.source: d.title for d in documents})
+        return cached[1]
+
+    def documents(self, server: int | None) -> tuple[DocumentInfo, ...]:
+        """The documents answering questions in ``server``."""
+        return self.engine.documents_for(server)
+
+    def knowledge_base(self, guild_id: int | None) -> tuple[Path, int | None]:
+        """The documents folder /docs and /reindex change in ``guild_id``, and the server
+        whose knowledge base to rebuild: with ``ASKDOCS_SERVER_DOCS`` each server changes
+        its own (the shared documents are the host's, changed with ``askdocs index``);
+        without it, every server changes the shared documents (None)."""
+        engine = self.engine
+        if engine.config.server_docs_dir is None or guild_id is None:
+            return engine.config.docs_dir, None
+        return engine.server_docs(guild_id), guild_id
+
+    def own_documents(self, server: int | None) -> tuple[DocumentInfo, ...]:
+        """The documents of one knowledge base: the server's own, or the shared ones."""
+        if server is None:
+            return self.engine.documents
+        kb = self.engine.server(server)
+        return kb.documents if kb.loaded else ()
+
+    async def cooldown_hit(self, user_id: int) -> float:
+        """Count a question against ``user_id``'s rate limit (global across processes with
+        a database); seconds to wait if over it, else 0."""
+        if self.global_cooldown is not None:
+            return await self.global_cooldown.ahit(user_id)
+        return self.cooldown.hit(user_id)
+
+    async def cooldown_retry_after(self, user_id: int) -> float:
+        if self.global_cooldown is not None:
+            return await self.global_cooldown.aretry_after(user_id)
+        return self.cooldown.retry_after(user_id)
 
     async def on_app_command_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError

@@ -51,7 +51,7 @@ class PageButton(
 
     async def callback(self, interaction: discord.Interaction) -> None:
         bot: AskdocsBot = interaction.client  # type: ignore[assignment]
-        embed, view = documents_message(bot.engine.documents, self.page)
+        embed, view = documents_message(bot.documents(interaction.guild_id), self.page)
         await interaction.response.edit_message(embed=embed, view=view)
         if view is not None:
             view.stop()  # the dynamic item handles clicks; no per-message copy is kept

@@ -40,7 +40,12 @@ class AdminCog(commands.Cog):
             with jobs.claim(engine.building):
                 started = time.monotonic()
                 await interaction.response.defer(thinking=True, ephemeral=True)
-                log.info("reindex started by %s (id %s)", user, user.id)
+                log.info(
+                    "reindex of %s started by %s (id %s)",
+                    self.bot.knowledge_base(interaction.guild_id)[1] or "the shared documents",
+                    user,
+                    user.id,
+                )
                 await jobs.report(
                     interaction, started, "reindex", **await self._build(interaction, started)
                 )
@@ -51,9 +56,12 @@ class AdminCog(commands.Cog):
         """Rebuild with live progress; the final message (report, busy note or failure)."""
         engine, jobs = self.bot.engine, self.bot.index_jobs
         reply = jobs.live_reply(interaction, started)
+        _, server = self.bot.knowledge_base(interaction.guild_id)
         try:
             report = await jobs.build(
-                lambda progress: engine.reindex(progress=progress), reply, REBUILDING
+                lambda progress: engine.reindex(progress=progress, server=server),
+                reply,
+                REBUILDING,
             )
         except BuildInProgressError:  # another process is building
             return {"content": BUSY}

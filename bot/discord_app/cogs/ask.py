@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -92,11 +93,13 @@ class AskCog(commands.Cog):
         message id). ``expired``: it replies to an answer whose conversation is forgotten."""
         started = time.perf_counter()
         max_chars = self.bot.settings.max_question_chars
+        server = asked.guild_id if asked is not None else None
         try:
             if earlier:
-                resolved = await resolve(self.bot.ask, question, earlier, max_chars)
+                ask = functools.partial(self.bot.ask, server=server)
+                resolved = await resolve(ask, question, earlier, max_chars)
             else:  # the common case: no conversation to build on
-                resolved = Resolved(await self.bot.ask(question), None, question)
+                resolved = Resolved(await self.bot.ask(question, server), None, question)
         except QuestionError as exc:
             return Composed({"content": question_error_message(str(exc))})
         except AskdocsError as exc:
@@ -116,7 +119,7 @@ class AskCog(commands.Cog):
         note = expired_note(self.bot.settings.followup_minutes) if expired else None
         embed = self.embeds.answer_embed(
             answer,
-            self.bot.titles(),
+            self.bot.titles(server),
             follow_up_to=built_on.question if built_on else None,
             note=note,
         )
@@ -137,7 +140,8 @@ class AskCog(commands.Cog):
         log is off), linked to its message so that later 👍/👎 votes count."""
         if answer is not None and self.bot.questions.enabled:
             message_id = getattr(sent, "id", None)
-            entry = question_entry(asked, answer.question, answer, self.bot.titles(), message_id)
+            titles = self.bot.titles(asked.guild_id)
+            entry = question_entry(asked, answer.question, answer, titles, message_id)
             self.bot.questions.record(entry)
 
     # -- /ask ----------------------------------------------------------------------------------
@@ -154,7 +158,7 @@ class AskCog(commands.Cog):
                 question_error_message(str(exc)), ephemeral=True
             )
             return
-        retry_after = self.bot.cooldown.hit(interaction.user.id)
+        retry_after = await self.bot.cooldown_hit(interaction.user.id)
         if retry_after:
             await interaction.response.send_message(retry_message(retry_after), ephemeral=True)
             return
@@ -281,10 +285,9 @@ class AskCog(commands.Cog):
             if not unprompted:
                 await message.reply(question_error_message(str(exc)))
             return
-        cooldown = self.bot.cooldown
         asked = Asked.from_message(message, via)
         if unprompted:
-            if cooldown.retry_after(message.author.id):
+            if await self.bot.cooldown_retry_after(message.author.id):
                 return
             composed = await self.compose(
                 cleaned, asked=asked, earlier=conversation.earlier, expired=conversation.expired
@@ -292,10 +295,10 @@ class AskCog(commands.Cog):
             if composed.answer is None or composed.answer.abstained:
                 log.info("not answering unprompted message %s (not covered)", message.id)
                 return
-            if cooldown.hit(message.author.id):  # another question of theirs won the race
+            if await self.bot.cooldown_hit(message.author.id):  # another of theirs won the race
                 return
         else:
-            retry_after = cooldown.hit(message.author.id)
+            retry_after = await self.bot.cooldown_hit(message.author.id)
             if retry_after:
                 await message.reply(
                     retry_message(retry_after), delete_after=self.bot.notice_seconds

@@ -116,9 +116,10 @@ class DocsCog(commands.Cog):
             return
         try:
             await asyncio.to_thread(engine.check_document, name, data)
-            replaced = await asyncio.to_thread(
-                save_document, engine.config.docs_dir, name, data, replace=replace
-            )
+            folder, server = self.bot.knowledge_base(interaction.guild_id)
+            if server is not None:  # a server's first document: its folder is new
+                await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
+            replaced = await asyncio.to_thread(save_document, folder, name, data, replace=replace)
         except DocumentError as exc:
             await jobs.report(
                 interaction, started, "docs add", content=texts.not_a_document(name, str(exc))
@@ -140,7 +141,8 @@ class DocsCog(commands.Cog):
             await send(texts.REFUSED, ephemeral=True)
             return
         engine = self.bot.engine
-        sources = {d.source for d in engine.documents}
+        folder, server = self.bot.knowledge_base(interaction.guild_id)
+        sources = {d.source for d in self.bot.own_documents(server)}
         if name not in sources:
             await send(texts.unknown_document(name), ephemeral=True)
             return
@@ -152,7 +154,7 @@ class DocsCog(commands.Cog):
                 started = time.monotonic()
                 await interaction.response.defer(thinking=True, ephemeral=True)
                 try:
-                    await asyncio.to_thread(remove_document, engine.config.docs_dir, name)
+                    await asyncio.to_thread(remove_document, folder, name)
                 except DocumentsError as exc:
                     await self.bot.index_jobs.report(
                         interaction, started, "docs remove", content=texts.not_saved(str(exc))
@@ -167,7 +169,8 @@ class DocsCog(commands.Cog):
     async def _document_names(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        names = texts.matching_names(self.bot.engine.documents, current)
+        _, server = self.bot.knowledge_base(interaction.guild_id)
+        names = texts.matching_names(self.bot.own_documents(server), current)
         return [app_commands.Choice(name=label, value=source) for label, source in names]
 
     async def _rebuild(
@@ -177,9 +180,12 @@ class DocsCog(commands.Cog):
         jobs, engine = self.bot.index_jobs, self.bot.engine
         reply = jobs.live_reply(interaction, started)
         message: dict[str, Any]
+        _, server = self.bot.knowledge_base(interaction.guild_id)
         try:
             report = await jobs.build(
-                lambda progress: engine.reindex(progress=progress), reply, texts.UPDATING
+                lambda progress: engine.reindex(progress=progress, server=server),
+                reply,
+                texts.UPDATING,
             )
         except (AskdocsError, OSError) as exc:  # OSError: a write failure the engine did not wrap
             log.warning("index not updated after /%s %s: %s", command, name, exc)
@@ -191,7 +197,7 @@ class DocsCog(commands.Cog):
     # -- /docs list and /sources ----------------------------------------------------------------
     @docs.command(name="list", description="List the documents I answer from.")
     async def list_documents(self, interaction: discord.Interaction) -> None:
-        await send_documents(interaction, self.bot.engine.documents)
+        await send_documents(interaction, self.bot.documents(interaction.guild_id))
 
 
 async def setup(bot: AskdocsBot) -> None:

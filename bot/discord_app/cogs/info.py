@@ -22,7 +22,7 @@ class InfoCog(commands.Cog):
     @app_commands.command(name="sources", description="List the documents I answer from.")
     async def sources(self, interaction: discord.Interaction) -> None:
         """The same paged list as /docs list, for everyone (/docs is for admins)."""
-        await send_documents(interaction, self.bot.engine.documents)
+        await send_documents(interaction, self.bot.documents(interaction.guild_id))
 
     @app_commands.command(name="help", description="How to ask me questions.")
     async def help(self, interaction: discord.Interaction) -> None:

@@ -50,7 +50,7 @@ class InsightsCog(commands.Cog):
                 gather_insights,
                 store,
                 self.bot.feedback,
-                [d.source for d in engine.documents],
+                [d.source for d in self.bot.documents(interaction.guild_id)],
                 engine.embedder.encode,  # in small batches: answers interleave
                 days=days,
                 guild_id=interaction.guild_id,  # never another server's questions
