@@ -93,7 +93,15 @@ def base_index(base_mb: float) -> Path:
         (work / "docs.done").write_text(str(written))
     engine = Engine(EngineConfig(docs, work / "index"))
     began = time.perf_counter()
-    report = engine.open(refresh=True)
+    shown: dict[str, float] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if time.perf_counter() - shown.get(stage, 0) > 60 or done == total:
+            shown[stage] = time.perf_counter()
+            print(f"  [{time.perf_counter() - began:5.0f} s] base: {stage} {done}/{total}",
+                  flush=True)  # fmt: skip
+
+    report = engine.open(refresh=True, progress=progress)
     if report is not None:
         took = time.perf_counter() - began
         count = engine.shared.store.size
@@ -409,6 +417,7 @@ def publish(url: str, scale: Scale, keep: np.ndarray) -> dict[str, Any]:
     watcher.start()
     try:
         with build_lock(url) as conn:
+            conn.add_notice_handler(lambda d: print(f"  PostgreSQL: {d.message_primary}"))
             version = publish_rows(
                 conn, "shared", scale.manifest(), scale.rows(keep), scale.vocabulary(),
                 progress=progress, timings=timings,
