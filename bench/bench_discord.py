@@ -3,8 +3,12 @@ the plain pipeline (``bench/plain_bot.py``: a bare discord.py bot that defers an
 similar embed, no search), each in its own process, talking over real HTTP and websockets
 to the wire-level FakeDiscord (tests/fakediscord) that runs with the askers in this one.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python bench/bench_discord.py [--memory 1000] [--rounds 2]
-        [--bots askdocs,plain] [--validate {after,inline,off}]
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/bench_discord.py [--passes 4] [--memory 1000]
+        [--rounds 2] [--bots askdocs,plain] [--validate {after,inline,off}]
+
+Each scenario's questions are split over ``--passes`` passes, each with freshly started
+bots, askdocs and plain taking turns (so that other load on the box hits both alike; every
+pass starts with askdocs' answer cache empty). The figures pool the passes.
 
 Latency is measured by the fake's own clock: from the moment it dispatches the injected
 ``/ask`` INTERACTION_CREATE to the moment it receives the final answer (the edit of the
