@@ -255,6 +255,12 @@ class Engine:
         kb = self.shared if server is None else self.server(server)
         return kb.reindex(full=full, progress=progress)
 
+    def record_document(self, source: str, data: bytes | None, server: int | None = None) -> None:
+        """A front end added (``data``) or removed (None) ``source`` in the documents folder of
+        ``server`` (None: the shared one): with a database, every process's builds follow."""
+        kb = self.shared if server is None else self.server(server)
+        kb.record_document(source, data)
+
     @property
     def building(self) -> bool:
         return self.shared.building or any(kb.building for kb in self._servers.values())

@@ -39,7 +39,14 @@ from index.errors import (
 from index.models import BuildReport, DocumentInfo
 from index.passages import MemoryStore, PassageStore
 from index.pg_store import PgStore, Pool
-from index.pg_versions import build_lock, current, ensure_schema, publish
+from index.pg_versions import (
+    build_lock,
+    current,
+    ensure_schema,
+    publish,
+    record_document,
+    sync_documents,
+)
 from index.store import IndexData, Manifest, read_index
 
 log = logging.getLogger(__name__)
@@ -210,6 +217,7 @@ class KnowledgeBase:
             if unless_served and served is not None and self._fits(served[1]):
                 self._store = PgStore(self.pool, *served)
                 return None
+            sync_documents(conn, self.name, self.docs_dir)
             data, report = self._build(full, progress)
             if served is not None and _same_index(served[1], data.manifest) and not full:
                 self._store = PgStore(self.pool, *served)
@@ -237,6 +245,14 @@ class KnowledgeBase:
             progress=progress,
         )
         return built.data, built.report
+
+    def record_document(self, source: str, data: bytes | None) -> None:
+        """With a database: remember that ``source`` was added (``data``) or removed (None)
+        in this knowledge base's folder, so builds in every process include (or drop) it.
+        Without one the folder is the only copy: nothing to do."""
+        if self.pool is None:
+            return
+        self.pool.run(lambda conn: record_document(conn, self.name, source, data))
 
     def switch(self, version: str, manifest: Manifest) -> None:
         """Serve ``version`` from the database (another process published it)."""

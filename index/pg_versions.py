@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -60,6 +62,13 @@ CREATE TABLE IF NOT EXISTS askdocs_versions (
 CREATE TABLE IF NOT EXISTS askdocs_current (
     kb text PRIMARY KEY,
     version text NOT NULL REFERENCES askdocs_versions (name)
+);
+CREATE TABLE IF NOT EXISTS askdocs_documents (
+    kb text NOT NULL,
+    source text NOT NULL,
+    data bytea,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (kb, source)
 );
 """
 
@@ -241,6 +250,43 @@ def vocabulary(store: MemoryStore) -> list[Term]:
     rows += [("l", t, n) for t, n in store.lexical.df.items()]
     rows += [("w", w, 0) for w in store.terms.words]
     return rows
+
+
+def record_document(
+    conn: psycopg.Connection[Any], kb: str, source: str, data: bytes | None
+) -> None:
+    """Remember a document added (``data``) or removed (None) through a front end, so that
+    every process's next build of ``kb`` has it (or drops it), whatever its own folder holds."""
+    conn.execute(
+        "INSERT INTO askdocs_documents (kb, source, data) VALUES (%s, %s, %s) "
+        "ON CONFLICT (kb, source) DO UPDATE SET data = EXCLUDED.data, updated_at = now()",
+        (kb, source, data),
+    )
+
+
+def sync_documents(conn: psycopg.Connection[Any], kb: str, folder: Path) -> list[str]:
+    """Bring ``folder`` in line with the documents recorded for ``kb``: write the added ones
+    whose bytes differ (atomically), delete the removed ones. Returns the sources changed."""
+    changed = []
+    for source, data in conn.execute(
+        "SELECT source, data FROM askdocs_documents WHERE kb = %s ORDER BY source", (kb,)
+    ):
+        path = folder / source
+        if data is None:
+            if path.exists():
+                path.unlink()
+                changed.append(source)
+            continue
+        if path.is_file() and path.read_bytes() == bytes(data):
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        tmp.write_bytes(bytes(data))
+        os.replace(tmp, path)
+        changed.append(source)
+    if changed:
+        log.info("documents of %r brought up to date from the database: %s", kb, changed)
+    return changed
 
 
 def collect_garbage(conn: psycopg.Connection[Any], grace: float = GRACE_SECONDS) -> list[str]:

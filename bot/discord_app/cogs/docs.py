@@ -120,12 +120,14 @@ class DocsCog(commands.Cog):
             if server is not None:  # a server's first document: its folder is new
                 await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
             replaced = await asyncio.to_thread(save_document, folder, name, data, replace=replace)
+            # with a database, every process's next build takes the document too
+            await asyncio.to_thread(engine.record_document, name, data, server)
         except DocumentError as exc:
             await jobs.report(
                 interaction, started, "docs add", content=texts.not_a_document(name, str(exc))
             )
             return
-        except DocumentsError as exc:
+        except (DocumentsError, AskdocsError) as exc:  # AskdocsError: the database failed
             await jobs.report(interaction, started, "docs add", content=texts.not_saved(str(exc)))
             return
         verb = "replaced" if replaced else "added"
@@ -155,7 +157,8 @@ class DocsCog(commands.Cog):
                 await interaction.response.defer(thinking=True, ephemeral=True)
                 try:
                     await asyncio.to_thread(remove_document, folder, name)
-                except DocumentsError as exc:
+                    await asyncio.to_thread(engine.record_document, name, None, server)
+                except (DocumentsError, AskdocsError) as exc:
                     await self.bot.index_jobs.report(
                         interaction, started, "docs remove", content=texts.not_saved(str(exc))
                     )
