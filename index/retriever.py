@@ -128,7 +128,9 @@ class Retriever:
 
         Each sentence scores its cosine with the question plus weighted shares of the
         question's words it holds and of whether it holds the kind of answer asked for; the
-        best one is picked with a neighbour scoring within ``highlight_margin``."""
+        best one is picked with a neighbour scoring within ``highlight_margin``, and with the
+        sentence after it when it ends with a colon (it announces what follows: a list, a
+        command)."""
         row = scored.row
         chunk = found.chunks[row]
         terms = self.store.terms
@@ -137,12 +139,12 @@ class Retriever:
             return (), Evidence(scored.relevance, 0.0, support, 0.0, kind, kind is None)
         sims = found.sentence_vectors[row] @ qvec
         w_support, w_fit = self.settings.sentence_weights
-        fit = np.array(
-            [fits(kind, chunk.text[s - chunk.start : e - chunk.start]) for s, e in chunk.sentences]
-        )
+        texts = [chunk.text[s - chunk.start : e - chunk.start] for s, e in chunk.sentences]
+        fit = np.array([fits(kind, t) for t in texts])
         held = np.array([terms.support(qterms, t) for t in found.sentence_terms[row]])
         scores = sims + w_support * held + (w_fit * fit if kind else 0.0)
-        picked = _pick_sentences(scores, self.settings.highlight_margin)
+        announces = [t.rstrip().endswith(":") for t in texts]
+        picked = _pick_sentences(scores, self.settings.highlight_margin, announces)
         best = picked[0] if len(picked) == 1 else max(picked, key=lambda i: scores[i])
         evidence = Evidence(
             relevance=scored.relevance,
@@ -222,14 +224,19 @@ def _logistic(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
-def _pick_sentences(scores: np.ndarray, margin: float) -> list[int]:
-    """The best-scoring sentence, plus a neighbour that scores within ``margin`` of it."""
+def _pick_sentences(scores: np.ndarray, margin: float, announces: Sequence[bool] = ()) -> list[int]:
+    """The best-scoring sentence, plus a neighbour that scores within ``margin`` of it, plus
+    the sentence after the last one picked when that one ``announces`` it (ends with a
+    colon: "... execute either:" is no answer without the command that follows)."""
     best = int(np.argmax(scores))
     picked = [best]
     for neighbour in (best - 1, best + 1):
         if 0 <= neighbour < len(scores) and scores[neighbour] >= scores[best] - margin:
             picked.append(neighbour)
             break
+    last = max(picked)
+    if last + 1 < len(scores) and last < len(announces) and announces[last]:
+        picked.append(last + 1)
     return sorted(picked)
 
 

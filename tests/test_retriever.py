@@ -66,6 +66,21 @@ def test_highlight_margin(scores: list[float], margin: float, picked: list[int])
     assert _pick_sentences(np.array(scores), margin) == picked
 
 
+@pytest.mark.parametrize(
+    ("scores", "announces", "picked"),
+    [
+        ([0.9, 0.2, 0.1], [True, False, False], [0, 1]),  # "... execute either:" + command
+        ([0.85, 0.9, 0.1], [False, True, False], [0, 1, 2]),  # after the neighbour pair
+        ([0.2, 0.9], [False, True], [1]),  # nothing follows the last sentence
+        ([0.9, 0.2, 0.1], [False, True, False], [0]),  # only the picked one's colon counts
+    ],
+)
+def test_a_sentence_ending_in_a_colon_brings_the_next(
+    scores: list[float], announces: list[bool], picked: list[int]
+) -> None:
+    assert _pick_sentences(np.array(scores), 0.06, announces) == picked
+
+
 def evidence(relevance: float, support: float = 1.0, unknown: float = 0.0) -> Evidence:
     return Evidence(relevance, relevance, support, unknown, None, True)
 
