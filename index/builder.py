@@ -424,7 +424,7 @@ def _embed(
     return out
 
 
-VERSIONED = "askdocs sentence-transformers onnxruntime tokenizers faiss-cpu torch numpy bm25s"
+VERSIONED = "askdocs sentence-transformers onnxruntime tokenizers faiss-cpu torch numpy"
 """Packages whose versions the manifest records (what built the index)."""
 
 

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import faiss
 
@@ -26,10 +27,12 @@ from index.loaders import DEFAULT_MAX_BYTES, ONLY_HEADINGS, SUPPORTED_SUFFIXES, 
 from index.models import Answer, BuildReport, DocumentInfo, LoadedDocument
 from index.passages import PassageStore
 from index.pg import is_database_url
-from index.pg_store import Pool
-from index.pg_versions import VersionFollower, knowledge_bases, manifest_of
 from index.retriever import RetrievalSettings, Retriever, check_question
 from index.store import HNSW_THRESHOLD, current_version
+
+if TYPE_CHECKING:
+    from index.pg_store import Pool
+    from index.pg_versions import VersionFollower
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +168,11 @@ class Engine:
         faiss.omp_set_num_threads(1)
         self.config = config
         self.embedder = embedder or Embedder(config.model)
-        self.pool = Pool(config.database_url) if config.database_url else None
+        self.pool: Pool | None = None
+        if config.database_url:  # psycopg and pgvector load only when a database is used
+            from index.pg_store import Pool
+
+            self.pool = Pool(config.database_url)
         self._options = BuildOptions(config.chunker, config.hnsw_threshold, config.max_doc_bytes)
         self.shared = self._knowledge_base(SHARED, config.docs_dir, config.index_dir)
         self._servers: dict[int, KnowledgeBase] = {}
@@ -245,6 +252,8 @@ class Engine:
         if root is not None and root.is_dir():
             found |= {int(p.name) for p in root.iterdir() if p.is_dir() and p.name.isdigit()}
         if root is not None and self.pool is not None:
+            from index.pg_versions import knowledge_bases
+
             with self.pool.connection() as conn:
                 found |= {int(kb.split("-", 1)[1]) for kb in knowledge_bases(conn) if kb != SHARED}
         return sorted(found)
@@ -283,6 +292,8 @@ class Engine:
     def follow(self) -> None:
         """With a database: switch to each version another process publishes (a thread)."""
         if self.pool is not None and self._follower is None:
+            from index.pg_versions import VersionFollower
+
             self._follower = VersionFollower(self.pool.url, self._published)
             self._follower.start()
 
@@ -295,6 +306,8 @@ class Engine:
             return
         if kb.version == version:
             return
+        from index.pg_versions import manifest_of
+
         assert self.pool is not None
         with self.pool.connection() as conn:
             manifest = manifest_of(conn, version)

@@ -15,9 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
-
-import psycopg
+from typing import TYPE_CHECKING, Any
 
 from index.builder import (
     Progress,
@@ -38,16 +36,12 @@ from index.errors import (
 )
 from index.models import BuildReport, DocumentInfo
 from index.passages import MemoryStore, PassageStore
-from index.pg_store import PgStore, Pool
-from index.pg_versions import (
-    build_lock,
-    current,
-    ensure_schema,
-    publish,
-    record_document,
-    sync_documents,
-)
 from index.store import IndexData, Manifest, read_index
+
+if TYPE_CHECKING:  # the database modules (psycopg, pgvector) load only when one is used
+    import psycopg
+
+    from index.pg_store import Pool
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +115,8 @@ class KnowledgeBase:
     @property
     def version(self) -> str | None:
         """The database version served (None for an embedded index)."""
-        return self._store.version if isinstance(self._store, PgStore) else None
+        version = getattr(self._store, "version", None)
+        return version if isinstance(version, str) else None
 
     def _signature(self) -> dict[str, int]:
         return chunker_signature(effective_chunker(self.options.chunker, self.embedder))
@@ -163,6 +158,9 @@ class KnowledgeBase:
         """Serve the database's current version. Builds only when there is none or it was
         built for another model or chunker: document changes are published by a build
         (``askdocs index``, /reindex, /docs), not by every process that starts."""
+        from index.pg_store import PgStore
+        from index.pg_versions import current, ensure_schema
+
         assert self.pool is not None
         with self.pool.connection() as conn:
             ensure_schema(conn)
@@ -211,6 +209,9 @@ class KnowledgeBase:
         starting), serve what another process published meanwhile instead (returns None).
         A build whose documents, model and chunker equal the current version's publishes
         nothing: every process keeps serving (and caching) what it serves."""
+        from index.pg_store import PgStore
+        from index.pg_versions import build_lock, publish, sync_documents
+
         assert self.pool is not None
         with self._exclusive(), build_lock(self.pool.url) as conn:
             served = self._current(conn)
@@ -228,6 +229,8 @@ class KnowledgeBase:
         return report
 
     def _current(self, conn: psycopg.Connection[Any]) -> tuple[str, Manifest] | None:
+        from index.pg_versions import current
+
         try:
             return current(conn, self.name)
         except IndexNotFoundError:
@@ -252,18 +255,25 @@ class KnowledgeBase:
         Without one the folder is the only copy: nothing to do."""
         if self.pool is None:
             return
+        from index.pg_versions import record_document
+
         self.pool.run(lambda conn: record_document(conn, self.name, source, data))
 
     def switch(self, version: str, manifest: Manifest) -> None:
         """Serve ``version`` from the database (another process published it)."""
         if self.pool is None or self.version == version:
             return
+        from index.pg_store import PgStore
+
         self._store = PgStore(self.pool, version, manifest)
         log.info("now serving version %s of %r", version, self.name)
 
     def migrate(self) -> str:
         """Publish the embedded index in ``index_dir`` to the database as it is (no
         documents read, nothing embedded). Returns the new version's name."""
+        from index.pg_store import PgStore
+        from index.pg_versions import build_lock, publish
+
         assert self.pool is not None
         data = read_index(self.index_dir)
         with build_lock(self.pool.url) as conn:

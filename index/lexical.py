@@ -18,12 +18,49 @@ from collections.abc import Sequence
 
 import numpy as np
 import Stemmer
-from bm25s.stopwords import STOPWORDS_EN
 
+STOPWORDS_EN = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "for",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "no",
+        "not",
+        "of",
+        "on",
+        "or",
+        "such",
+        "that",
+        "the",
+        "their",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "to",
+        "was",
+        "will",
+        "with",
+    ]
+)
+"""Lucene's English stop words (EnglishAnalyzer), as BM25 search leaves them out."""
 K1 = 1.5
 B = 0.75
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
-_STOP = frozenset(STOPWORDS_EN)
+_STOP = STOPWORDS_EN
 
 
 class Tokenizer:

@@ -14,16 +14,9 @@ import hashlib
 import io
 import logging
 import re
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-
-from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning
-from bs4 import XMLParsedAsHTMLWarning as _XMLWarning
-from bs4.element import NavigableString, PreformattedString, Tag
-from bs4.exceptions import ParserRejectedMarkup
-from pypdf import PdfReader
 
 from index.decoding import BINARY_SNIFF_BYTES, bom_encoding, decode_text
 from index.errors import DocumentError, SourceDocsError
@@ -31,10 +24,6 @@ from index.models import Block, LoadedDocument, SkippedFile
 from index.sentences import split_sentences
 
 log = logging.getLogger(__name__)
-
-# We parse XHTML and arbitrary user files with html.parser on purpose; these bs4 hints are noise.
-warnings.filterwarnings("ignore", category=_XMLWarning)
-warnings.filterwarnings("ignore", category=MarkupResemblesLocatorWarning)
 
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset(
     {".txt", ".text", ".md", ".markdown", ".rst", ".html", ".htm", ".pdf"}
@@ -229,81 +218,14 @@ def _parse_rst(text: str) -> list[Block]:
     return blocks
 
 
-# --- HTML ---------------------------------------------------------------------------------
-
-_HTML_DROP = frozenset({"script", "style", "noscript", "template", "head", "title", "nav"})
-_HTML_NAV_CLASSES = frozenset({"navheader", "navfooter", "toc", "breadcrumb", "breadcrumbs"})
-_HTML_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
-_HTML_LEAVES = frozenset({"p", "li", "pre", "blockquote", "dd", "dt", "td", "th", "figcaption"})
-_HTML_CONTAINERS = "html body div section article main aside header footer ul ol dl table thead"
-_HTML_CONTAINERS += " tbody tfoot tr caption figure details summary address hr fieldset form"
-_HTML_BLOCKS = _HTML_LEAVES | _HTML_HEADINGS | frozenset(_HTML_CONTAINERS.split())
-_HTML_SPACE = re.compile(r"[ \t\r\n\f]+")
-
-
-def _html_dropped(tag: Tag) -> bool:
-    """Page chrome: scripts, navigation, and header/footer outside an article."""
-    if tag.name in _HTML_DROP or tag.get("role") == "navigation":
-        return True
-    if _HTML_NAV_CLASSES.intersection(tag.get("class") or ()):
-        return True
-    return tag.name in {"header", "footer"} and tag.find_parent(["article", "main"]) is None
-
-
-def _inline_text(node: object) -> str:
-    """Text of inline content as rendered: whitespace runs collapsed, <br> as a newline."""
-    if isinstance(node, PreformattedString):  # comments, doctype, CDATA, processing instr.
-        return ""
-    if isinstance(node, NavigableString):
-        return _HTML_SPACE.sub(" ", str(node))
-    if not isinstance(node, Tag) or _html_dropped(node):
-        return ""
-    if node.name == "br":
-        return "\n"
-    return "".join(_inline_text(child) for child in node.children)
-
-
-def _walk_html(node: Tag, blocks: list[Block]) -> None:
-    """Emit heading/text blocks for ``node``'s children in order; bare text runs between
-    block elements become paragraphs, leaf blocks (p, li, ...) are emitted once."""
-    run: list[str] = []
-
-    def flush() -> None:
-        _add(blocks, "text", re.sub(r" *\n *", "\n", "".join(run)))
-        run.clear()
-
-    for child in node.children:
-        if isinstance(child, Tag) and _html_dropped(child):
-            continue
-        if not isinstance(child, Tag) or (
-            child.name not in _HTML_BLOCKS and child.find(_HTML_BLOCKS) is None
-        ):
-            run.append(_inline_text(child))
-            continue
-        flush()
-        if child.name in _HTML_HEADINGS:
-            _add(blocks, "heading", _inline_text(child), int(child.name[1]))
-        elif child.name == "pre":
-            _add(blocks, "text", child.get_text())
-        elif child.name in _HTML_LEAVES and child.find(_HTML_BLOCKS) is None:
-            _add(blocks, "text", re.sub(r" *\n *", "\n", _inline_text(child)))
-        else:
-            _walk_html(child, blocks)
-    flush()
+# --- HTML (index/html_loader.py, imported on first use: bs4 is only needed to read HTML) --
 
 
 def _parse_html(data: bytes | str) -> tuple[list[Block], str | None]:
     """Blocks of the page body, and the <title> text (used when there is no heading)."""
-    try:
-        soup = BeautifulSoup(data, "html.parser")
-        blocks: list[Block] = []
-        _walk_html(soup, blocks)
-    except ParserRejectedMarkup as exc:
-        raise DocumentError(f"broken HTML: {exc}") from exc
-    except RecursionError as exc:
-        raise DocumentError("broken HTML: nested too deeply") from exc
-    title = soup.title.get_text(" ", strip=True) if soup.title else None
-    return blocks, title or None
+    from index.html_loader import parse_html
+
+    return parse_html(data)
 
 
 # --- PDF ----------------------------------------------------------------------------------
@@ -311,6 +233,8 @@ def _parse_html(data: bytes | str) -> tuple[list[Block], str | None]:
 
 def _parse_pdf(data: bytes) -> list[Block]:
     """The metadata title (if any) as a level-1 heading, then each page's paragraphs."""
+    from pypdf import PdfReader  # imported on first use: only builds read PDFs
+
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:

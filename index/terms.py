@@ -17,7 +17,8 @@ from collections import Counter
 from collections.abc import Sequence
 
 import Stemmer
-from bm25s.stopwords import STOPWORDS_EN
+
+from index.lexical import STOPWORDS_EN
 
 
 def _split(words: str) -> list[str]:
@@ -26,7 +27,7 @@ def _split(words: str) -> list[str]:
 
 TOKEN = re.compile(r"(?u)\b\w\w+\b")
 MIN_PREFIX = 4
-# bm25s' English list plus the words that make a question a question.
+# Lucene's English list plus the words that make a question a question.
 STOPWORDS = frozenset(STOPWORDS_EN) | frozenset(
     _split(
         "which what who whom whose where when why how do does did is are was were am be been can "

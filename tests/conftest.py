@@ -27,7 +27,7 @@ SOURCE_DOCS = REPO / "source_docs"
 FIXED_MTIME_NS = 1_654_000_000 * 10**9
 # Libraries whose version can change what the index holds.
 INDEX_LIBRARIES = ("torch", "sentence-transformers", "transformers", "faiss-cpu", "numpy",
-                   "bm25s", "PyStemmer", "onnxruntime", "tokenizers")  # fmt: skip
+                   "PyStemmer", "onnxruntime", "tokenizers")  # fmt: skip
 DEBIAN_INDEX_NOTE = pytest.StashKey[str]()
 # fake_discord, fail_on_error_logs, built_index, engine, start_bot for every test module;
 # pg_server, pg_url, pg_database (a real PostgreSQL + pgvector, see tests/pg.py)

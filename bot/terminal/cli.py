@@ -401,13 +401,11 @@ def _positive(value: str) -> int:
 
 
 def _configure_logging(level: str, *, verbose: bool, quiet: bool) -> None:
-    import bm25s  # noqa: F401  (it sets its own logger to DEBUG when imported)
-
     chosen = logging.DEBUG if verbose else logging.WARNING if quiet else level.upper()
     logging.basicConfig(
         level=chosen, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    for noisy in ("sentence_transformers", "transformers", "faiss", "bm25s", "urllib3", "filelock"):
+    for noisy in ("sentence_transformers", "transformers", "faiss", "urllib3", "filelock"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.getLogger("discord").setLevel(
         logging.INFO if chosen != logging.DEBUG else logging.DEBUG
