@@ -30,7 +30,17 @@ from index.onnx_spec import FileDigests, model_folder, model_key, read_spec
 REPO = Path(__file__).resolve().parent.parent
 SOURCE_DOCS = REPO / "source_docs"
 QUESTIONS = Path(__file__).resolve().parent / "data" / "article_eval.jsonl"
-HEAVY = ("torch", "sentence_transformers", "transformers")
+HEAVY = (
+    "torch",
+    "sentence_transformers",
+    "transformers",
+    "psycopg",
+    "pgvector",
+    "bs4",
+    "pypdf",
+    "scipy",
+)
+"""Not needed to answer from a built index without a database."""
 LONG = " ".join(["Unattended upgrades install security updates every night."] * 60)
 
 
@@ -265,7 +275,8 @@ import importlib, pkgutil, sys
 from pathlib import Path
 import bot
 for info in pkgutil.walk_packages(bot.__path__, "bot."):
-    importlib.import_module(info.name)  # the Discord front end and everything it imports
+    if info.name != "bot.shared.database":  # PostgreSQL: imported only with a database URL
+        importlib.import_module(info.name)  # the Discord front end and everything it imports
 from index.engine import Engine, EngineConfig
 engine = Engine(EngineConfig(Path(sys.argv[1]), Path(sys.argv[2])))
 engine.open()
