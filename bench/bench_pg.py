@@ -641,6 +641,78 @@ def raw_sql(store: Any, query: str, qvec: np.ndarray) -> dict[str, tuple[Any, di
     }
 
 
+def mixtures(base: Base, n: int, noise: float = 0.01) -> np.ndarray:
+    """``n`` vectors without the copies' clusters: each is normalize(w a + (1 - w) b + noise),
+    ``a`` a random real passage vector, ``b`` one of its 10 nearest real neighbours, ``w``
+    uniform in [0, 1] (points along the edges of the real vectors' neighbour graph)."""
+    rng = np.random.default_rng(11)
+    real = base.vectors
+    neighbours = exact_top(real, real, 11)[:, 1:]
+    out = np.empty((n, base.dim), dtype=np.float32)
+    for lo in range(0, n, 100_000):
+        m = min(100_000, n - lo)
+        a = rng.integers(0, len(real), m)
+        b = neighbours[a, rng.integers(0, 10, m)]
+        w = rng.random((m, 1), dtype=np.float32)
+        v = w * real[a] + (1 - w) * real[b]
+        v += rng.standard_normal(v.shape, dtype=np.float32) * np.float32(noise)
+        out[lo : lo + m] = v / np.linalg.norm(v, axis=1, keepdims=True)
+    return out
+
+
+def control(base: Base, n: int) -> dict[str, Any]:
+    """HNSW recall@k on ``n`` mixture vectors (see :func:`mixtures`), same index settings and
+    server settings as the store, in a fresh PostgreSQL (vectors only, binary COPY)."""
+    from pg import PostgresServer
+    from pgvector.psycopg import register_vector
+    from psycopg import sql
+
+    from index.embedding import Embedder
+    from index.pg import connect
+    from index.pg_versions import HNSW_EF_CONSTRUCTION, HNSW_M
+
+    vectors = mixtures(base, n)
+    qs = questions()
+    qvecs = Embedder("all-MiniLM-L6-v2").encode([fold(q) for q in qs], batch_size=64)
+    qvecs = qvecs.astype(np.float32)
+    exact = exact_top(vectors, qvecs, 30)
+    out: dict[str, Any] = {"vectors": n, "queries": len(qs)}
+    with PostgresServer(settings=PG_SETTINGS) as server:
+        url = server.create_database("askdocs_control")
+        with connect(url) as conn:
+            register_vector(conn)
+            conn.execute(f"CREATE TABLE mix (id integer PRIMARY KEY, embedding vector({base.dim}))")
+            began = time.perf_counter()
+            with conn.cursor() as cur, cur.copy("COPY mix FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(["int4", "vector"])
+                for i, v in enumerate(vectors):
+                    copy.write_row((i, v))
+            out["copy_s"] = time.perf_counter() - began
+            began = time.perf_counter()
+            conn.execute(
+                sql.SQL(
+                    "CREATE INDEX ON mix USING hnsw (embedding vector_cosine_ops) "
+                    "WITH (m = {}, ef_construction = {})"
+                ).format(sql.Literal(HNSW_M), sql.Literal(HNSW_EF_CONSTRUCTION))
+            )
+            out["hnsw_s"] = time.perf_counter() - began
+            for ef in (40, 100, 200):
+                conn.execute(sql.SQL("SET hnsw.ef_search = {}").format(sql.Literal(ef)))
+                for k in (10, 30):
+                    hits, times = 0, []
+                    for q, truth in zip(qvecs, exact, strict=True):
+                        t0 = time.perf_counter()
+                        got = conn.execute(
+                            "SELECT id FROM mix ORDER BY embedding <=> %s LIMIT %s", (q, k)
+                        ).fetchall()
+                        times.append(1000 * (time.perf_counter() - t0))
+                        hits += len({r[0] for r in got} & set(truth[:k].tolist()))
+                    out[f"ef{ef}_at{k}"] = hits / (k * len(qs))
+                    out[f"ef{ef}_at{k}_p50"] = pct(times, 50)
+    print(f"control: {json.dumps(out)}", flush=True)
+    return out
+
+
 def machine() -> str:
     with open("/proc/meminfo") as fh:
         mem = next(int(line.split()[1]) for line in fh if line.startswith("MemTotal"))
@@ -658,6 +730,9 @@ def main() -> None:
     parser.add_argument("--base-only", action="store_true", help="build the base index, stop")
     parser.add_argument("--check", action="store_true", help="check the rows (small N), stop")
     parser.add_argument("--base-dir", type=Path, help="use this folder's index/ as the base")
+    parser.add_argument(
+        "--control", action="store_true", help="recall on --passages mixture vectors only"
+    )
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -675,6 +750,10 @@ def main() -> None:
           f"{time.perf_counter() - started:.0f} s", flush=True)  # fmt: skip
     if args.check:
         check(scale)
+        return
+    if args.control:
+        results = cache_dir() / "pg-bench" / f"control-{args.passages}.json"
+        results.write_text(json.dumps(control(base, args.passages) | {"machine": machine()}))
         return
     fig: dict[str, Any] = {"passages": args.passages, "base": base.size, "built": built}
     fig |= measure(scale, args.budget)
