@@ -5,9 +5,9 @@
 BASE (measured, real): Debian's documentation (bench/bench_scale.py's corpus: the Debian FAQ,
 Debian Reference, Debian Administrator's Handbook, then its word-swapped variants) up to
 ``--base-mb`` of HTML is indexed by the real engine (``index.engine.Engine``, the bundled
-model): about 1,100 real passages with real vectors per MB (~9,000 at the default 8 MB; a
+model): about 1,000 real passages with real vectors per MB (7,743 at the default 8 MB; a
 build takes ~25 passages/s on 2 idle cores). The build is cached in the test cache folder
-and reused.
+(``pg-bench/``) and reused; figures are saved there too (``results-<N>.json``).
 
 SCALE-UP (synthetic): embedding 1M passages on 2 cores would take hours, so the base is
 copied until there are ``--passages`` rows. Copy j >= 1 of a passage has its sentences in a
@@ -17,8 +17,8 @@ heading, sentences) perturbed by gaussian noise of ``--noise`` per dimension and
 re-normalised (σ = 0.025 on 384 dimensions: a copy's cosine with its original ≈ 0.9). BM25
 weights and document frequencies, content terms and vocabulary are exact for that 1M-passage
 corpus (computed from each base passage's token counts plus the heading's number, the way
-``index.lexical`` and ``index.terms`` compute them; ``--check`` recomputes a sample from the
-copies' text).
+``index.lexical`` and ``index.terms`` compute them; ``--check`` recomputes every row from
+the copies' own text with ``LexicalIndex`` and ``TermCounter``, for a small ``--passages``).
 
 The rows are written by ``index.pg_versions.publish_rows`` -- the COPY path of ``publish`` --
 from a generator (no 1M-passage store in memory), into PostgreSQL 16 + pgvector 0.6.2 run by
@@ -29,7 +29,11 @@ Measured: rows/s of the COPY; HNSW and GIN build times; in a fresh serving proce
 questions) its RSS and ``answer()`` p50/p99; the raw candidate SQL p50/p99; recall@10 of the
 HNSW dense search against exact search (numpy, same float32 vectors) on the real questions
 (tests/data/debian_faq_eval.jsonl + ../shared/eval/debian_faq_dev.jsonl, embedded by the
-model); the database's size on disk.
+model), over all rows and over the real rows alone; the database's size on disk.
+
+``--control`` measures HNSW recall on ``--passages`` vectors that are not clusters of copies
+(each a random point between a real vector and one of its 10 nearest real neighbours, plus
+σ = 0.01 noise), vectors only, same index and server settings.
 """
 
 from __future__ import annotations
