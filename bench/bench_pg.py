@@ -622,24 +622,12 @@ def raw_sql(store: Any, query: str, qvec: np.ndarray) -> dict[str, tuple[Any, di
     halves alone, each with its parameters."""
     from psycopg import sql
 
-    from index.lexical import idf
-    from index.pg_store import _CANDIDATES, _LEXICAL, tsquery
-
+    statement, params, query_idf = store.statement(query, qvec, 30)
     table = store._table
-    lexical_df = store._lexical_df
-    query_idf = [
-        (t, idf(store.size, lexical_df[t])) for t in store._tokenize(query) if t in lexical_df
-    ]
-    params: dict[str, Any] = {"q": np.asarray(qvec, dtype=np.float32), "k": 30}
-    lexical = sql.SQL("SELECT NULL::integer AS id WHERE false")
-    if query_idf:
-        params |= {"terms": [t for t, _ in query_idf], "idfs": [w for _, w in query_idf]}
-        params["tsq"] = tsquery(sorted({t for t, _ in query_idf}))
-        lexical = _LEXICAL
-    lex = lexical.format(table)
+    lex = store.keyword_statement() if query_idf else sql.SQL("SELECT NULL::integer WHERE false")
     dense = sql.SQL("SELECT id FROM {} ORDER BY embedding <=> %(q)s LIMIT %(k)s").format(table)
     return {
-        "sql": (_CANDIDATES.format(table=table, lexical=lex), params),
+        "sql": (statement, params),
         "dense": (dense, params),
         "lexical": (lex, params),
     }

@@ -49,9 +49,14 @@ def table_name(version: str) -> str:
     return f"askdocs_p_{version}"
 
 
-def tsquery(terms: list[str]) -> str:
-    """A tsquery literal matching any of ``terms`` (each quoted as one lexeme)."""
-    return " | ".join("'" + t.replace("\\", "\\\\").replace("'", "''") + "'" for t in terms)
+def postings_name(version: str) -> str:
+    return f"askdocs_p_{version}_postings"
+
+
+POSTINGS_PER_TERM = 1000
+"""Heaviest postings read per question term when choosing keyword candidates: exact BM25
+top-k while no term is in more passages than this; beyond, passages that hold a common word
+only lightly may be missed by keyword search (the dense search still finds them)."""
 
 
 class Pool:
@@ -156,6 +161,7 @@ class PgStore:
         self.manifest = manifest
         self._tokenize = Tokenizer()
         self._table = sql.Identifier(table_name(version))
+        self._postings = sql.Identifier(postings_name(version))
         with pool.connection() as conn:
             rows = conn.execute(
                 sql.SQL("SELECT kind, term, df FROM {}").format(
@@ -181,25 +187,31 @@ class PgStore:
         return self._terms
 
     def candidates(self, query: str, qvec: np.ndarray, k: int) -> Candidates:
-        size = self.size
-        query_idf = [
-            (t, idf(size, self._lexical_df[t]))
-            for t in self._tokenize(query)
-            if t in self._lexical_df
-        ]
+        statement, params, query_idf = self.statement(query, qvec, k)
+        rows = self.pool.run(lambda conn: conn.execute(statement, params).fetchall())
+        return self._candidates(rows, query_idf)
+
+    def statement(
+        self, query: str, qvec: np.ndarray, k: int
+    ) -> tuple[sql.Composed, dict[str, Any], list[tuple[str, float]]]:
+        """The one statement that finds a question's candidates, its parameters, and the
+        question's BM25 terms with their idf. Its ``lexical`` part alone is
+        ``keyword_statement()`` with the same parameters."""
+        df = self._lexical_df
+        query_idf = [(t, idf(self.size, df[t])) for t in self._tokenize(query) if t in df]
         params: dict[str, Any] = {"q": np.asarray(qvec, dtype=np.float32), "k": k}
+        lexical: sql.Composable = sql.SQL("SELECT NULL::integer AS id WHERE false")
         if query_idf:
             params |= {
                 "terms": [t for t, _ in query_idf],
                 "idfs": [w for _, w in query_idf],
-                "tsq": tsquery(sorted({t for t, _ in query_idf})),
+                "per_term": POSTINGS_PER_TERM,
             }
-            lexical = _LEXICAL
-        else:
-            lexical = sql.SQL("SELECT NULL::integer AS id WHERE false")
-        statement = _CANDIDATES.format(table=self._table, lexical=lexical.format(self._table))
-        rows = self.pool.run(lambda conn: conn.execute(statement, params).fetchall())
-        return self._candidates(rows, query_idf)
+            lexical = self.keyword_statement()
+        return _CANDIDATES.format(table=self._table, lexical=lexical), params, query_idf
+
+    def keyword_statement(self) -> sql.Composed:
+        return _LEXICAL.format(self._postings)
 
     def _candidates(self, rows: list[Any], query_idf: list[tuple[str, float]]) -> Candidates:
         dim = self.manifest.dimension
@@ -227,11 +239,11 @@ class PgStore:
 
 
 _LEXICAL = sql.SQL(
-    """SELECT p.id FROM {} AS p
-    CROSS JOIN LATERAL unnest(p.lex_terms, p.lex_weights) AS t(term, w)
-    JOIN unnest(%(terms)s::text[], %(idfs)s::real[]) AS q(term, idf) ON q.term = t.term
-    WHERE p.lexemes @@ %(tsq)s::tsquery
-    GROUP BY p.id ORDER BY sum(q.idf * t.w) DESC, p.id LIMIT %(k)s"""
+    """SELECT p.id FROM unnest(%(terms)s::text[], %(idfs)s::real[]) AS q(term, idf)
+    CROSS JOIN LATERAL (
+        SELECT id, w FROM {} WHERE term = q.term ORDER BY w DESC, id LIMIT %(per_term)s
+    ) AS p
+    GROUP BY p.id ORDER BY sum(q.idf * p.w) DESC, p.id LIMIT %(k)s"""
 )
 _CANDIDATES = sql.SQL(
     """WITH dense AS (SELECT id FROM {table} ORDER BY embedding <=> %(q)s LIMIT %(k)s),
