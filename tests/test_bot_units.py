@@ -199,6 +199,8 @@ def test_quote_passage_within_limit(text: str, data: st.DataObject) -> None:
 def test_escape_round_trips(text: str) -> None:
     if "\\" in text or "http" in text or "[" in text:
         return  # escape_markdown leaves links and URLs as they are
+    if "\u200b" in text:
+        return  # the zero-width space is escape_mentions' own marker ("@" + it)
     assert unescape(escape(text)) == text
 
 
