@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import datetime as dt
-import io
 import threading
 import time
 from collections.abc import Sequence
@@ -49,7 +47,7 @@ from bot.discord_app.questions import (
 )
 from bot.discord_app.reports import failure_reason, reindex_embed, retry_message
 from bot.shared.citation import citation
-from bot.shared.feedback import NO_SOURCE, FeedbackStore, format_summary, hash_user
+from bot.shared.feedback import NO_SOURCE
 from bot.shared.settings import Settings
 from index.engine import Engine
 from index.errors import AskdocsError, IndexNotFoundError, QuestionError
@@ -449,60 +447,6 @@ def test_cooldown_forgets_idle_users() -> None:
 def test_may_reindex(user_id, roles, manage, users, role_ids, expected) -> None:
     s = Settings(_env_file=None, admin_user_ids=users, admin_role_ids=role_ids)
     assert may_reindex(user_id, roles, manage, s) is expected
-
-
-# -- feedback -------------------------------------------------------------------------------------
-class _Clock(dt.datetime):
-    """``datetime.now`` for bot.shared.feedback: a minute later on every call, from a fixed
-    start."""
-
-    calls = 0
-
-    @classmethod
-    def now(cls, tz: dt.tzinfo | None = None) -> _Clock:  # type: ignore[override]
-        cls.calls += 1
-        return cls(2024, 5, 1, 12, 0, tzinfo=tz) + dt.timedelta(minutes=cls.calls)
-
-
-def test_feedback_store_votes_summary_and_csv(tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr(_Clock, "calls", 0)
-    monkeypatch.setattr("bot.shared.feedback.dt", SimpleNamespace(datetime=_Clock, UTC=dt.UTC))
-    store = FeedbackStore(tmp_path / "sub" / "feedback.sqlite3")
-    store.record(10, "q1", "a.txt › X", 111, 1)
-    store.record(10, "q1", "a.txt › X", 222, 1)  # row 2, 12:02
-    store.record(11, "bread?", NO_SOURCE, 111, -1)  # row 3, 12:03
-    store.record(10, "q1", "a.txt › X", 222, -1)  # changed vote: still row 2, now 12:04
-    summary = store.summary()
-    assert (summary.up, summary.down) == (1, 2)
-    by_source = {s.source: (s.up, s.down) for s in summary.per_source}
-    assert by_source == {"a.txt › X": (1, 1), NO_SOURCE: (0, 1)}
-    # Newest first by the time of the vote (a changed vote counts as new), not by row id.
-    assert [(d.question, d.created_at) for d in summary.recent_downvotes] == [
-        ("q1", "2024-05-01T12:04:00+00:00"),
-        ("bread?", "2024-05-01T12:03:00+00:00"),
-    ]
-    out = io.StringIO()
-    assert store.export_csv(out) == 3
-    assert "111" not in out.getvalue() and hash_user(111) in out.getvalue()
-    text = format_summary(summary)
-    assert "3 votes" in text and "bread?" in text
-    with pytest.raises(ValueError):
-        store.record(1, "q", "s", 1, 0)
-    store.close()
-    assert format_summary(FeedbackStore(tmp_path / "empty.db").summary()).startswith("No feedback")
-
-
-def test_feedback_store_is_thread_safe(tmp_path) -> None:
-    store = FeedbackStore(tmp_path / "f.db")
-    threads = [
-        threading.Thread(target=lambda i=i: [store.record(i, "q", "s", u, 1) for u in range(20)])
-        for i in range(8)
-    ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert store.summary().up == 160
 
 
 # -- micro-batcher --------------------------------------------------------------------------------
