@@ -120,8 +120,8 @@ class Base:
 
     def __init__(self, work: Path) -> None:
         from index.lexical import Tokenizer
-        from index.passages import leads, lexical_text, sentence_texts
         from index.store import read_index
+        from index.tables import leads, lexical_text, sentence_texts
         from index.terms import TermCounter, content_words
 
         data = read_index(work / "index")
@@ -345,8 +345,8 @@ def check(scale: Scale) -> None:
     """Recompute what the rows carry from the copies' own text, as the embedded store would
     (LexicalIndex and TermCounter over every row): for small --passages only."""
     from index.lexical import LexicalIndex
-    from index.passages import sentence_texts
     from index.store import chunk_from_json
+    from index.tables import sentence_texts
     from index.terms import TermCounter
 
     texts: list[str] = []

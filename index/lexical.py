@@ -14,7 +14,7 @@ import math
 import re
 import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import Stemmer
@@ -142,8 +142,7 @@ class LexicalIndex:
         return out
 
     def query_idf(self, query: str) -> list[tuple[str, float]]:
-        """The query's known terms, in order and with repeats, each with its idf."""
-        return [(t, self.idf(t)) for t in self.tokenize(query) if t in self.df]
+        return query_idf(self.tokenize(query), self.size, self.df)
 
     def scores(self, query: str) -> np.ndarray:
         out = np.zeros(self.size, dtype=np.float32)
@@ -151,6 +150,12 @@ class LexicalIndex:
             ids, w = self.postings[term]
             out[ids] += np.float32(weight) * w
         return out
+
+
+def query_idf(terms: Sequence[str], size: int, df: Mapping[str, int]) -> list[tuple[str, float]]:
+    """A query's known terms (of ``terms``, its tokens), in order and with repeats, each
+    with its idf among ``size`` passages whose document frequencies are ``df``."""
+    return [(t, idf(size, df[t])) for t in terms if t in df]
 
 
 def score_of(

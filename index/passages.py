@@ -17,17 +17,8 @@ import numpy as np
 
 from index.models import Chunk, DocumentInfo
 from index.store import IndexData, VectorFile
-from index.tables import leads, lexical_text, sentence_texts
+from index.tables import leads
 from index.terms import TermCounter
-
-__all__ = [
-    "Candidates",
-    "MemoryStore",
-    "PassageStore",
-    "leads",
-    "lexical_text",
-    "sentence_texts",
-]
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -29,7 +29,7 @@ from pgvector.psycopg import register_vector
 from psycopg import sql
 
 from index.errors import DatabaseError
-from index.lexical import Tokenizer, idf, score_of
+from index.lexical import Tokenizer, query_idf, score_of
 from index.models import DocumentInfo
 from index.passages import Candidates
 from index.pg import connect, describe, one_line, require_vector
@@ -85,15 +85,8 @@ class Pool:
         connection that failed is dropped, so the next use reconnects."""
         with self._slots:
             conn, _ = self._borrow()
-            try:
+            with self._holding(conn):
                 yield conn
-            except psycopg.Error as exc:
-                conn.close()
-                raise self._failed(exc) from None
-            except BaseException:
-                conn.close()
-                raise
-            self._give_back(conn)
 
     def run(self, work: Callable[[Connection], T]) -> T:
         """``work(connection)``; when a kept connection turns out to be dead (the server
@@ -101,24 +94,30 @@ class Pool:
         with self._slots:
             conn, kept = self._borrow()
             try:
-                return self._use(conn, work)
+                with self._holding(conn):
+                    return work(conn)
             except DatabaseError:
-                if not kept or not conn.closed:
+                if not kept:
                     raise
             self._drain()  # the others are as dead as this one
             log.info("reconnecting to %s", describe(self.url))
             conn, _ = self._borrow()
-            return self._use(conn, work)
+            with self._holding(conn):
+                return work(conn)
 
     def _borrow(self) -> tuple[Connection, bool]:
+        """An idle connection (True: kept from earlier use), or a new one."""
         try:
             return self._idle.get_nowait(), True
         except queue.Empty:
             return self._open(), False
 
-    def _use(self, conn: Connection, work: Callable[[Connection], T]) -> T:
+    @contextmanager
+    def _holding(self, conn: Connection) -> Iterator[None]:
+        """Give ``conn`` back when the block succeeds; close it when it fails (a psycopg
+        error becomes a one-line DatabaseError)."""
         try:
-            result = work(conn)
+            yield
         except psycopg.Error as exc:
             conn.close()
             raise self._failed(exc) from None
@@ -126,7 +125,6 @@ class Pool:
             conn.close()
             raise
         self._give_back(conn)
-        return result
 
     def _give_back(self, conn: Connection) -> None:
         if self._closed or conn.closed:
@@ -137,15 +135,13 @@ class Pool:
     def _failed(self, exc: psycopg.Error) -> DatabaseError:
         return DatabaseError(f"the database {describe(self.url)} failed: {one_line(exc, self.url)}")
 
-    def _drain(self) -> int:
+    def _drain(self) -> None:
         """Close the idle connections (after a failure they may all be dead)."""
-        closed = 0
         while True:
             try:
                 self._idle.get_nowait().close()
             except queue.Empty:
-                return closed
-            closed += 1
+                return
 
     def close(self) -> None:
         self._closed = True
@@ -198,18 +194,17 @@ class PgStore:
         """The one statement that finds a question's candidates, its parameters, and the
         question's BM25 terms with their idf. Its ``lexical`` part alone is
         ``keyword_statement()`` with the same parameters."""
-        df = self._lexical_df
-        query_idf = [(t, idf(self.size, df[t])) for t in self._tokenize(query) if t in df]
+        terms = query_idf(self._tokenize(query), self.size, self._lexical_df)
         params: dict[str, Any] = {"q": np.asarray(qvec, dtype=np.float32), "k": k}
         lexical: sql.Composable = sql.SQL("SELECT NULL::integer AS id WHERE false")
-        if query_idf:
+        if terms:
             params |= {
-                "terms": [t for t, _ in query_idf],
-                "idfs": [w for _, w in query_idf],
+                "terms": [t for t, _ in terms],
+                "idfs": [w for _, w in terms],
                 "per_term": POSTINGS_PER_TERM,
             }
             lexical = self.keyword_statement()
-        return _CANDIDATES.format(table=self._table, lexical=lexical), params, query_idf
+        return _CANDIDATES.format(table=self._table, lexical=lexical), params, terms
 
     def keyword_statement(self) -> sql.Composed:
         return _LEXICAL.format(self._postings)
