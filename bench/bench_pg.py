@@ -260,7 +260,7 @@ class Scale:
         from index.chunking import HEADING_SEPARATOR
         from index.lexical import K1, B
         from index.models import Chunk
-        from index.pg_versions import PassageRow, tsvector
+        from index.pg_versions import PassageRow
         from index.store import COMPACT_DTYPE
 
         b = self.base
@@ -310,7 +310,6 @@ class Scale:
                     bool(b.lead[i]),
                     list(lex_terms),
                     np.array([tf / (tf + norm) for _, tf in lex], dtype=np.float32).tolist(),
-                    tsvector(lex_terms),
                 )
                 row_id += 1
 
@@ -450,8 +449,8 @@ def sizes(url: str, version: str, server: Any) -> dict[str, float]:
         )
         row = conn.execute(
             "SELECT pg_database_size(current_database()), pg_total_relation_size(%s), "
-            "pg_table_size(%s), pg_total_relation_size(%s)",
-            (table, table, table + "_terms"),
+            "pg_table_size(%s), pg_total_relation_size(%s), pg_total_relation_size(%s)",
+            (table, table, table + "_terms", table + "_postings"),
         ).fetchone()
     assert row is not None
     du = subprocess.run(["du", "-sb", server.data], capture_output=True, text=True, check=True)
@@ -462,7 +461,7 @@ def sizes(url: str, version: str, server: Any) -> dict[str, float]:
     return {
         "database": row[0] / gib, "table_total": row[1] / gib, "heap_toast": row[2] / gib,
         "terms": row[3] / gib, "hnsw": indexes.get("hnsw", 0) / gib,
-        "gin": indexes.get("gin", 0) / gib, "btree": indexes.get("btree", 0) / gib,
+        "postings": row[4] / gib, "btree": indexes.get("btree", 0) / gib,
         "data_dir": int(du.stdout.split()[0]) / gib, "wal": int(wal.stdout.split()[0]) / gib,
     }  # fmt: skip
 
@@ -811,7 +810,6 @@ def table(fig: dict[str, Any]) -> None:
         ("publish: COPY of the rows", f"{t['rows']:.0f} s = {n / t['rows']:,.0f} rows/s",
          "measured"),
         ("publish: HNSW index build (m=16, ef_construction=64)", f"{t['hnsw']:.0f} s", "measured"),
-        ("publish: GIN index build (lexemes)", f"{t['gin']:.0f} s", "measured"),
         ("publish: keyword postings table + index", f"{t.get('postings', 0):.0f} s", "measured"),
         ("publish: vocabulary + ANALYZE + switch",
          f"{t['terms']:.1f} + {t['analyze']:.1f} + {t['switch']:.2f} s", "measured"),
@@ -843,8 +841,8 @@ def table(fig: dict[str, Any]) -> None:
          f"(vocabulary {s['vocabulary']:,} entries, opened in {s['open_s']:.2f} s)",
          "measured"),
         ("database on disk (pg_database_size)", f"{v['database']:.2f} GiB", "measured"),
-        ("  table (heap + TOAST) / HNSW / GIN / primary key",
-         f"{v['heap_toast']:.2f} / {v['hnsw']:.2f} / {v['gin']:.2f} / {v['btree']:.2f} GiB",
+        ("  table (heap + TOAST) / HNSW / postings / primary key",
+         f"{v['heap_toast']:.2f} / {v['hnsw']:.2f} / {v['postings']:.2f} / {v['btree']:.2f} GiB",
          "measured"),
         ("  data folder incl. WAL", f"{v['data_dir']:.2f} GiB (WAL {v['wal']:.2f})", "measured"),
     ]  # fmt: skip

@@ -3,13 +3,15 @@
 Each version of a knowledge base is one table ``askdocs_p_<version>`` (written by
 ``index.pg_versions``): one row per passage with its chunk (JSON), its vector (``vector``,
 HNSW index, cosine), heading and sentence vectors (float16 bytes), content terms, BM25 terms
-and weights and a ``tsvector`` of those terms (GIN index). A second table
-``askdocs_p_<version>_terms`` holds the vocabulary: document frequencies of content terms
-(kind ``c``) and of BM25 terms (``l``), and the content words (``w``).
+and weights. ``askdocs_p_<version>_postings`` holds one row per (term, passage) with its
+BM25 weight, indexed by term and weight. ``askdocs_p_<version>_terms`` holds the vocabulary:
+document frequencies of content terms (kind ``c``) and of BM25 terms (``l``), and the
+content words (``w``).
 
 A question costs one round trip: PostgreSQL finds the nearest passages (HNSW) and the best
-BM25 matches (full-text search picks the rows, the stored weights score them, exactly as
-``index.lexical`` does), and returns the candidates' rows. Scoring, answer picking and
+BM25 matches (from the heaviest postings of the question's terms, see
+``POSTINGS_PER_TERM``), and returns the candidates' rows, whose BM25 scores are then
+computed exactly as ``index.lexical`` does. Scoring, answer picking and
 refusal then run in ``index.retriever`` as for the embedded store, so both give the same
 answers for the same documents. Only the vocabulary is held in this process.
 """

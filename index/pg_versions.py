@@ -144,7 +144,6 @@ class PassageRow(NamedTuple):
     lead: bool
     lex_terms: list[str]
     lex_weights: list[float]
-    lexemes: str  # tsvector literal of lex_terms
 
 
 Term = tuple[str, str, int]
@@ -178,8 +177,7 @@ def publish_rows(
 ) -> str:
     """:func:`publish` from rows made elsewhere (``manifest.chunk_count`` of them, ids 0..n-1,
     streamed, never all held). ``timings``, when given, receives the seconds spent on each
-    step: ``rows`` (COPY), ``terms``, ``hnsw``, ``gin``, ``postings``, ``analyze``,
-    ``switch``."""
+    step: ``rows`` (COPY), ``terms``, ``hnsw``, ``postings``, ``analyze``, ``switch``."""
     collect_garbage(conn)
     name = time.strftime("%Y%m%d%H%M%S", time.gmtime()) + secrets.token_hex(3)
     conn.execute(
@@ -241,7 +239,6 @@ def passage_rows(store: MemoryStore) -> Iterator[PassageRow]:
             bool(lead[i]),
             list(lex_terms),
             lex_weights.tolist(),
-            tsvector(lex_terms),
         )
 
 
@@ -325,13 +322,13 @@ def _write_tables(
             id integer PRIMARY KEY, chunk jsonb NOT NULL, embedding vector({}) NOT NULL,
             heading_vector bytea NOT NULL, sentence_vectors bytea NOT NULL,
             chunk_terms text[] NOT NULL, sentence_terms text[] NOT NULL, lead boolean NOT NULL,
-            lex_terms text[] NOT NULL, lex_weights real[] NOT NULL, lexemes tsvector NOT NULL)"""
+            lex_terms text[] NOT NULL, lex_weights real[] NOT NULL)"""
         ).format(table, sql.Literal(manifest.dimension))
     )
     total = manifest.chunk_count
     columns = sql.SQL(
         "COPY {} (id, chunk, embedding, heading_vector, sentence_vectors, chunk_terms, "
-        "sentence_terms, lead, lex_terms, lex_weights, lexemes) FROM STDIN"
+        "sentence_terms, lead, lex_terms, lex_weights) FROM STDIN"
     ).format(table)
     with conn.cursor() as cur, cur.copy(columns) as copy:
         for i, row in enumerate(rows):
@@ -348,8 +345,6 @@ def _write_tables(
         ).format(table, sql.Literal(HNSW_M), sql.Literal(HNSW_EF_CONSTRUCTION))
     )
     steps.done("hnsw")
-    conn.execute(sql.SQL("CREATE INDEX ON {} USING gin (lexemes)").format(table))
-    steps.done("gin")
     _write_postings(conn, name)
     steps.done("postings")
     conn.execute(sql.SQL("ANALYZE {}").format(table))
@@ -385,11 +380,6 @@ def _write_terms(
     with conn.cursor() as cur, cur.copy(sql.SQL("COPY {} FROM STDIN").format(table)) as copy:
         for row in terms:
             copy.write_row(row)
-
-
-def tsvector(terms: tuple[str, ...]) -> str:
-    """A tsvector literal holding exactly ``terms`` as lexemes."""
-    return " ".join("'" + t.replace("\\", "\\\\").replace("'", "''") + "'" for t in terms)
 
 
 class VersionFollower:
