@@ -218,6 +218,14 @@ class Engine:
     def documents_for(self, server: int | None) -> tuple[DocumentInfo, ...]:
         return self.retriever_for(server).documents
 
+    def own_documents(self, server: int | None) -> tuple[DocumentInfo, ...]:
+        """One knowledge base's documents: ``server``'s own (none before its first build),
+        or the shared ones for None."""
+        if server is None:
+            return self.shared.documents
+        kb = self._servers.get(server)
+        return kb.documents if kb is not None and kb.loaded else ()
+
     def server_docs(self, server: int) -> Path:
         """The folder of ``server``'s own documents (ConfigError when they are off)."""
         if self.config.server_docs_dir is None:

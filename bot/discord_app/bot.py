@@ -184,10 +184,7 @@ class AskdocsBot(commands.AutoShardedBot):
 
     def own_documents(self, server: int | None) -> tuple[DocumentInfo, ...]:
         """The documents of one knowledge base: the server's own, or the shared ones."""
-        if server is None:
-            return self.engine.documents
-        kb = self.engine.server(server)
-        return kb.documents if kb.loaded else ()
+        return self.engine.own_documents(server)
 
     async def cooldown_hit(self, user_id: int) -> float:
         """Count a question against ``user_id``'s rate limit (global across processes with
