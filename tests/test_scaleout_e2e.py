@@ -32,10 +32,8 @@ run`` exit with one line on stderr (no traceback, no password), before the model
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import shutil
-import signal
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -48,6 +46,7 @@ import psycopg
 import pytest
 import pytest_asyncio
 from bot_fixtures import DOC, TIMEOUT
+from bot_process import BotProcess, base_env, start_bot_process
 from fakediscord import FakeDiscord
 from fakediscord.launch import STALL_ENV, STALL_MARK
 from fakediscord.payloads import FakeChannel, FakeGuild, MessageFlag
@@ -110,57 +109,19 @@ OUTAGE_GRACE = 5.0
 
 
 # -- processes -------------------------------------------------------------------------------------
-@dataclass
-class BotProcess:
-    shard_id: int
-    proc: asyncio.subprocess.Process
-    log: Path
-
-    def output(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")
-
-    def tail(self, lines: int = 40) -> str:
-        return "\n".join(self.output().splitlines()[-lines:])
-
-    def check_alive(self) -> None:
-        if self.proc.returncode is not None:
-            raise AssertionError(
-                f"shard {self.shard_id} exited with {self.proc.returncode}:\n{self.tail()}"
-            )
-
-    async def stop(self) -> int:
-        """SIGTERM, then wait; killed (and reported) if it does not stop in time."""
-        if self.proc.returncode is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(self.proc.wait(), TIMEOUT)
-            except TimeoutError:
-                self.proc.kill()
-                await self.proc.wait()
-                raise AssertionError(
-                    f"shard {self.shard_id} ignored SIGTERM:\n{self.tail()}"
-                ) from None
-        assert self.proc.returncode is not None
-        return self.proc.returncode
-
-    async def kill(self) -> None:
-        if self.proc.returncode is None:
-            self.proc.send_signal(signal.SIGKILL)
-            await self.proc.wait()
-
-    def bad_lines(self, outages: Sequence[tuple[float, float]] = ()) -> list[str]:
-        """Tracebacks, ERROR/CRITICAL lines, and warnings other than discord.py's at start
-        and, within one of the ``outages`` (Unix times, from and to), an outage's own."""
-        bad = []
-        for line in self.output().splitlines():
-            if BAD_LINE.search(line):
+def bad_lines(bot: BotProcess, outages: Sequence[tuple[float, float]] = ()) -> list[str]:
+    """Tracebacks, ERROR/CRITICAL lines, and warnings other than discord.py's at start
+    and, within one of the ``outages`` (Unix times, from and to), an outage's own."""
+    bad = []
+    for line in bot.output().splitlines():
+        if BAD_LINE.search(line):
+            bad.append(line)
+        elif WARNING_LINE.search(line) and not any(w in line for w in STARTUP_WARNINGS):
+            expected = any(w in line for w in OUTAGE_WARNINGS)
+            during = any(start <= logged_at(line) <= end for start, end in outages)
+            if not (expected and during):
                 bad.append(line)
-            elif WARNING_LINE.search(line) and not any(w in line for w in STARTUP_WARNINGS):
-                expected = any(w in line for w in OUTAGE_WARNINGS)
-                during = any(start <= logged_at(line) <= end for start, end in outages)
-                if not (expected and during):
-                    bad.append(line)
-        return bad
+    return bad
 
 
 def logged_at(line: str) -> float:
@@ -169,15 +130,6 @@ def logged_at(line: str) -> float:
         return datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f").timestamp()
     except ValueError:
         return float("nan")  # not a log line: never within an outage
-
-
-def base_env() -> dict[str, str]:
-    """The environment without inherited ASKDOCS_* settings, with the repo and tests/ on
-    PYTHONPATH (``fakediscord.launch`` lives in tests/)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ASKDOCS_", STALL_ENV))}
-    paths = [str(REPO), str(REPO / "tests"), *filter(None, [env.get("PYTHONPATH")])]
-    env.update(PYTHONPATH=os.pathsep.join(paths), HF_HUB_OFFLINE="1")
-    return env
 
 
 @dataclass
@@ -212,20 +164,8 @@ class Cluster:
 
     async def start(self, shard_id: int, **extra: str) -> BotProcess:
         log = self.root / f"shard-{shard_id}.log"
-        with log.open("ab") as err:
-            proc = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "fakediscord.launch",
-                self.fake.base_url,
-                "run",
-                cwd=self.root,  # no .env from the repository
-                env=self.env(shard_id, **extra),
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=err,
-            )
-        bot = BotProcess(shard_id, proc, log)
+        env = self.env(shard_id, **extra)
+        bot = await start_bot_process(self.fake, shard_id, self.root, env, log)
         self.bots.append(bot)
         return bot
 
@@ -499,7 +439,7 @@ async def test_two_processes_share_one_postgresql(
     restart_postgresql(pg_own_server)
     assert fake.requests and not fake.violations
     for bot in bots:
-        bad = bot.bad_lines(outages)
+        bad = bad_lines(bot, outages)
         assert not bad, f"shard {bot.shard_id} logged:\n" + "\n".join(bad)
 
 
@@ -544,7 +484,7 @@ async def test_a_process_starting_while_another_builds_waits_for_its_version(
         assert HANOI in answer_text(await ask(fake, guild, QUESTION))
     for bot in (builder, waiter):
         assert await bot.stop() == 0, bot.tail()
-        assert not bot.bad_lines(), bot.tail()
+        assert not bad_lines(bot), bot.tail()
 
 
 # -- e. a bad database setting -----------------------------------------------------------------

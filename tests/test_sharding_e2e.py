@@ -7,20 +7,16 @@ and no traceback, and they must stop cleanly on SIGTERM."""
 
 from __future__ import annotations
 
-import asyncio
-import os
 import re
 import shutil
-import signal
-import sys
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
 from bot_fixtures import DOC, TIMEOUT
+from bot_process import BotProcess, base_env, start_bot_process
 from fakediscord import FakeDiscord
 from fakediscord.payloads import FakeChannel, FakeGuild
 
@@ -35,42 +31,11 @@ HANOI = "It comes at a time when talks between the United States and North Korea
 BAD_LINE = re.compile(r"Traceback|\b(ERROR|CRITICAL)\b")
 
 
-@dataclass
-class BotProcess:
-    shard_id: int
-    proc: asyncio.subprocess.Process
-    log: Path
-
-    def output(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")
-
-    async def stop(self) -> int:
-        """SIGTERM, then wait; killed (and reported) if it does not stop in time."""
-        if self.proc.returncode is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(self.proc.wait(), TIMEOUT)
-            except TimeoutError:
-                self.proc.kill()
-                await self.proc.wait()
-                raise AssertionError(
-                    f"shard {self.shard_id} ignored SIGTERM:\n{self.tail()}"
-                ) from None
-        assert self.proc.returncode is not None
-        return self.proc.returncode
-
-    def tail(self) -> str:
-        return "\n".join(self.output().splitlines()[-30:])
-
-
 def bot_env(fake: FakeDiscord, root: Path, shard_id: int) -> dict[str, str]:
     """The process's environment: no inherited ASKDOCS_* settings, the fake's token, the
     shared docs and index, its own feedback database, its shard."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASKDOCS_")}
-    paths = [str(REPO), str(REPO / "tests"), *filter(None, [env.get("PYTHONPATH")])]
+    env = base_env()
     env.update(
-        PYTHONPATH=os.pathsep.join(paths),
-        HF_HUB_OFFLINE="1",
         ASKDOCS_DISCORD_TOKEN=fake.token,
         ASKDOCS_SOURCE_DOCS=str(root / "docs"),
         ASKDOCS_INDEX_DIR=str(root / "index"),
@@ -96,21 +61,9 @@ async def shard_processes(
 
     async def start() -> list[BotProcess]:
         for shard_id in range(SHARDS):
+            env = bot_env(fake_discord, root, shard_id)
             log = tmp_path / f"shard-{shard_id}.log"
-            with log.open("wb") as err:
-                proc = await asyncio.create_subprocess_exec(
-                    sys.executable,
-                    "-m",
-                    "fakediscord.launch",
-                    fake_discord.base_url,
-                    "run",
-                    cwd=root,  # no .env from the repository
-                    env=bot_env(fake_discord, root, shard_id),
-                    stdin=asyncio.subprocess.DEVNULL,
-                    stdout=asyncio.subprocess.DEVNULL,
-                    stderr=err,
-                )
-            started.append(BotProcess(shard_id, proc, log))
+            started.append(await start_bot_process(fake_discord, shard_id, root, env, log))
         return started
 
     try:
