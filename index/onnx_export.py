@@ -3,6 +3,12 @@
 Imports torch: only called when an export is made or (re)verified, once per model. The
 export is fp32 (torch.onnx.export, TorchScript exporter): int8 quantisation changed 16% of
 top-10 neighbours on this project's data, so it is not offered.
+
+For BERT-type models the word-embedding table (half of MiniLM's weights: 30,522 × 384
+floats, 45 MiB) is left out of the graph: it is saved as a raw float32 file and the graph
+takes the looked-up rows (``inputs_embeds``), which the backend reads from that file by
+``pread`` for the tokens of each batch. The vectors are the same (a lookup is exact); the
+serving process no longer holds the whole table in memory (see ``onnx_runtime``).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from index.onnx_runtime import (
     META_FILE,
     MODEL_FILE,
     TOKENIZER_FILE,
+    WORD_EMBEDDINGS_FILE,
     OnnxBackend,
     runtime_versions,
 )
@@ -39,6 +46,7 @@ NEIGHBOURS = 10  # each probe's nearest other probes must be the same, in the sa
 TIE = 1e-5  # ...but for two whose reference similarities differ by less (≈20x the observed
 # difference of a similarity between the backends, 5e-7 for MiniLM)
 OPSET = 17
+INPUTS_EMBEDS = "inputs_embeds"  # the graph input taking the word-embedding rows
 FUSABLE = frozenset({"bert"})  # config.json model types onnxruntime's BERT fusions fit
 CANARIES = 3  # probes whose ONNX vectors are stored to check the export at each start
 
@@ -60,8 +68,13 @@ def export_model(st_model: Any, spec: ModelSpec, folder: Path, model_id: str) ->
     if "input_ids" not in names or "attention_mask" not in names:
         raise ModelLoadError(f"model inputs {names} lack input_ids or attention_mask")
 
-    fused = getattr(hf_model.config, "model_type", "") in FUSABLE
-    fused = fused and hasattr(hf_model, "set_attn_implementation")  # transformers >= 4.48
+    bert = getattr(hf_model.config, "model_type", "") in FUSABLE
+    fused = bert and hasattr(hf_model, "set_attn_implementation")  # transformers >= 4.48
+    # BERT's position ids do not depend on the token ids (RoBERTa's do: not split)
+    table = _word_embeddings(hf_model, accepted) if bert else None
+    if table is not None:
+        table.tofile(folder / WORD_EMBEDDINGS_FILE)
+        names = [INPUTS_EMBEDS if n == "input_ids" else n for n in names]
     traced = folder / "traced.onnx"
     _trace(st_model, names, traced, eager=fused)
     if fused:
@@ -76,6 +89,7 @@ def export_model(st_model: Any, spec: ModelSpec, folder: Path, model_id: str) ->
         os.replace(traced, folder / MODEL_FILE)
     backend = tokenizer.backend_tokenizer
     (folder / TOKENIZER_FILE).write_text(backend.to_str(), encoding="utf-8")
+    files = [MODEL_FILE, TOKENIZER_FILE] + ([WORD_EMBEDDINGS_FILE] if table is not None else [])
     meta = {
         "format": EXPORT_FORMAT,
         "model": model_id,
@@ -84,6 +98,9 @@ def export_model(st_model: Any, spec: ModelSpec, folder: Path, model_id: str) ->
         "dimension": spec.dimension,
         "inputs": names,
         "fused": fused,
+        "word_embeddings": None
+        if table is None
+        else {"file": WORD_EMBEDDINGS_FILE, "rows": table.shape[0], "dim": table.shape[1]},
         "truncation_side": tokenizer.truncation_side,
         "padding": {
             "side": tokenizer.padding_side,
@@ -91,16 +108,30 @@ def export_model(st_model: Any, spec: ModelSpec, folder: Path, model_id: str) ->
             "type_id": getattr(tokenizer, "pad_token_type_id", 0),
             "token": tokenizer.pad_token,
         },
-        "files": {f: _describe(folder / f) for f in (MODEL_FILE, TOKENIZER_FILE)},
+        "files": {f: _describe(folder / f) for f in files},
         "made_with": {"torch": torch.__version__, "python": platform.python_version()},
         "made_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     write_json_atomic(folder / META_FILE, meta)
 
 
+def _word_embeddings(hf_model: Any, accepted: Any) -> np.ndarray | None:
+    """The model's word-embedding table as float32 rows, when its forward takes the looked-up
+    rows instead of the token ids (``inputs_embeds``); else None (the table stays in the
+    graph)."""
+    import torch
+
+    table = hf_model.get_input_embeddings() if "inputs_embeds" in accepted else None
+    if not isinstance(table, torch.nn.Embedding) or table.max_norm is not None:
+        return None
+    rows: np.ndarray = table.weight.detach().to(torch.float32).cpu().numpy()
+    return np.ascontiguousarray(rows, dtype="<f4")
+
+
 def _trace(st_model: Any, names: list[str], path: Path, *, eager: bool) -> None:
-    """torch.onnx.export of the transformer: token ids in, token states out. ``eager``
-    attention traces to the MatMul/Softmax pattern onnxruntime's optimizer fuses."""
+    """torch.onnx.export of the transformer: token ids (or their looked-up word embeddings,
+    ``inputs_embeds``) in, token states out. ``eager`` attention traces to the
+    MatMul/Softmax pattern onnxruntime's optimizer fuses."""
     import torch
 
     hf_model = st_model[0].auto_model
@@ -117,6 +148,9 @@ def _trace(st_model: Any, names: list[str], path: Path, *, eager: bool) -> None:
 
     preprocess = getattr(st_model, "preprocess", None) or st_model.tokenize  # ST < 6
     sample = preprocess(["a probe", "a longer probe text, padded in a batch of two"])
+    if INPUTS_EMBEDS in names:
+        with torch.no_grad():
+            sample[INPUTS_EMBEDS] = hf_model.get_input_embeddings()(sample["input_ids"])
     args = tuple(sample[n] for n in names)
     axes = {n: {0: "batch", 1: "tokens"} for n in [*names, "token_states"]}
     attention = hf_model.config._attn_implementation

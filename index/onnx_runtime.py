@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 META_FILE = "export.json"
+WORD_EMBEDDINGS_FILE = "word_embeddings.f32"  # rows × dim float32, little-endian, no header
 
 # Threads per session, measured on the 2-core target with MiniLM (bench/bench_cold.py, and
 # bench/bench_discord.py for the bot). Two intra-op threads against one: query embedding 3.1
@@ -52,7 +53,13 @@ def session_options() -> ort.SessionOptions:
 
 
 class OnnxBackend:
-    """One exported model in ``folder`` (model.onnx, tokenizer.json, export.json).
+    """One exported model in ``folder`` (model.onnx, tokenizer.json, export.json, and
+    word_embeddings.f32 when the export left the word-embedding table out of the graph).
+
+    That table is read by ``pread``, a row per distinct token of a batch, not mapped or
+    loaded: a serving process holds none of it (MiniLM: 45 MiB less RSS than with the
+    table inside the graph, where onnxruntime keeps all of it in memory; a memory map would
+    let the kernel's fault-around pull most of it in within a few hundred questions).
 
     Raises ModelLoadError when the folder is incomplete or damaged. Not thread-safe on its own:
     ``Embedder`` serialises calls."""
@@ -92,6 +99,7 @@ class OnnxBackend:
             raise
         except Exception as exc:  # a missing file, bad JSON fields, a protobuf ORT cannot parse
             raise ModelLoadError(f"{exc.__class__.__name__}: {exc}") from exc
+        self._table = WordTable.open(folder, self.meta.get("word_embeddings"))
         graph_inputs = {i.name for i in self._session.get_inputs()}
         if graph_inputs != set(self._inputs):
             raise ModelLoadError(f"graph inputs {sorted(graph_inputs)} != {self._inputs}")
@@ -112,14 +120,59 @@ class OnnxBackend:
             return np.zeros((0, self.dimension), dtype=np.float32)
         encodings = self._tokenizer.encode_batch(list(texts))
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-        arrays = {
-            "input_ids": lambda: np.array([e.ids for e in encodings], dtype=np.int64),
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        arrays: dict[str, Callable[[], np.ndarray]] = {
+            "input_ids": lambda: ids,
+            "inputs_embeds": lambda: self._rows(ids),
             "attention_mask": lambda: mask,
             "token_type_ids": lambda: np.array([e.type_ids for e in encodings], dtype=np.int64),
         }
         feeds = {name: arrays[name]() for name in self._inputs}
         hidden = self._session.run([self._output], feeds)[0]
         return normalize(pool(hidden, mask, self.pooling))
+
+    def _rows(self, ids: np.ndarray) -> np.ndarray:
+        if self._table is None:
+            raise ModelLoadError("the graph takes word embeddings but the export has no table")
+        return self._table.rows(ids)
+
+
+class WordTable:
+    """A float32 table of ``rows`` × ``dim`` in a file, read a row at a time by ``pread``.
+
+    ``rows(ids)`` is ``table[ids]`` (any shape of ids, a trailing ``dim`` axis added); each
+    distinct id of a call is read once. Thread-safe (``pread`` has no file position)."""
+
+    def __init__(self, path: Path, rows: int, dim: int) -> None:
+        self.path, self.count, self.dim = path, rows, dim
+        self._row_bytes = dim * 4
+        if (size := path.stat().st_size) != rows * self._row_bytes:
+            raise ModelLoadError(f"{path.name} is {size} bytes, not {rows} × {dim} floats")
+        self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+
+    @classmethod
+    def open(cls, folder: Path, spec: Any) -> WordTable | None:
+        """The table an export's metadata describes (None when it has none)."""
+        if spec is None:
+            return None
+        try:
+            return cls(folder / str(spec["file"]), int(spec["rows"]), int(spec["dim"]))
+        except (KeyError, TypeError, ValueError, OSError) as exc:
+            raise ModelLoadError(f"word embeddings: {exc.__class__.__name__}: {exc}") from exc
+
+    def rows(self, ids: np.ndarray) -> np.ndarray:
+        distinct, where = np.unique(ids, return_inverse=True)
+        if len(distinct) and (distinct[0] < 0 or distinct[-1] >= self.count):
+            raise ModelLoadError(f"token id out of the word-embedding table ({self.count} rows)")
+        size = self._row_bytes
+        data = b"".join(os.pread(self._fd, size, int(i) * size) for i in distinct)
+        table = np.frombuffer(data, dtype="<f4").reshape(len(distinct), self.dim)
+        return table[where.reshape(ids.shape)]
+
+    def __del__(self) -> None:
+        fd = getattr(self, "_fd", None)
+        if fd is not None:
+            os.close(fd)
 
 
 def pool(hidden: np.ndarray, mask: np.ndarray, modes: Sequence[str]) -> np.ndarray:

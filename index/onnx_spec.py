@@ -22,7 +22,7 @@ from index.errors import ModelLoadError
 
 log = logging.getLogger(__name__)
 
-EXPORT_FORMAT = 2  # bump when the export or its metadata changes: every cache key changes
+EXPORT_FORMAT = 3  # bump when the export or its metadata changes: every cache key changes
 POOLING_MODES = ("cls", "max", "mean", "mean_sqrt_len_tokens")
 _LEGACY_POOLING = {  # ST's legacy boolean keys, in its concatenation order
     "pooling_mode_cls_token": "cls",

@@ -24,7 +24,7 @@ from index.engine import Engine, EngineConfig
 from index.errors import ModelLoadError
 from index.loaders import load_documents
 from index.onnx_probes import PROBES
-from index.onnx_runtime import MODEL_FILE, pool
+from index.onnx_runtime import MODEL_FILE, WordTable, pool
 from index.onnx_spec import FileDigests, model_folder, model_key, read_spec
 
 REPO = Path(__file__).resolve().parent.parent
@@ -99,6 +99,44 @@ def test_session_embedder_runs_on_a_verified_export(embedder: Embedder) -> None:
     assert (embedder.dimension, embedder.max_tokens) == (384, 254)
     record = json.loads((_export_dir(embedder) / "verification.json").read_text())
     assert record["passed"] and record["min_cosine"] >= onnx_export.MIN_COSINE
+
+
+def test_the_word_embedding_table_is_read_from_a_file_not_held_in_the_graph(
+    embedder: Embedder,
+) -> None:
+    import onnx
+
+    folder = _export_dir(embedder)
+    meta = json.loads((folder / "export.json").read_text())
+    table = meta["word_embeddings"]
+    assert (table["rows"], table["dim"]) == (30522, 384)
+    assert "inputs_embeds" in meta["inputs"] and "input_ids" not in meta["inputs"]
+    assert (folder / table["file"]).stat().st_size == 30522 * 384 * 4
+    graph = onnx.load(str(folder / MODEL_FILE), load_external_data=False).graph
+    assert all(30522 not in init.dims for init in graph.initializer)
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [[[0]], [[5, 5, 5]], [[3, 1], [2, 3]], [[0, 9, 4, 9], [9, 0, 0, 0], [4, 4, 4, 4]]],
+)
+def test_word_table_rows_are_the_table_indexed(tmp_path: Path, ids: list[list[int]]) -> None:
+    table = np.arange(10 * 4, dtype="<f4").reshape(10, 4) / 7
+    table.tofile(tmp_path / "t.f32")
+    words = WordTable(tmp_path / "t.f32", 10, 4)
+    got = words.rows(np.array(ids, dtype=np.int64))
+    assert got.shape == (*np.shape(ids), 4) and np.array_equal(got, table[np.array(ids)])
+
+
+def test_word_table_refuses_bad_files_and_ids(tmp_path: Path) -> None:
+    np.zeros((10, 4), dtype="<f4").tofile(tmp_path / "t.f32")
+    with pytest.raises(ModelLoadError, match="not 11 × 4"):
+        WordTable(tmp_path / "t.f32", 11, 4)
+    with pytest.raises(ModelLoadError, match="word embeddings"):
+        WordTable.open(tmp_path, {"file": "missing.f32", "rows": 1, "dim": 4})
+    assert WordTable.open(tmp_path, None) is None
+    with pytest.raises(ModelLoadError, match="out of the word-embedding table"):
+        WordTable(tmp_path / "t.f32", 10, 4).rows(np.array([[10]]))
 
 
 def test_vectors_do_not_depend_on_batching_or_threads(embedder: Embedder) -> None:
