@@ -13,8 +13,9 @@ pass starts with askdocs' answer cache empty). The figures pool the passes.
 Latency is measured by the fake's own clock: from the moment it dispatches the injected
 ``/ask`` INTERACTION_CREATE to the moment it receives the final answer (the edit of the
 deferred response); time-to-defer is the first callback. Askers re-ask the moment they are
-answered. Issue 7's targets: p50 <= 50 ms and p99 <= 200 ms with 50 askers, CPU per
-question in the bot process <= 3 ms with <= 10 in flight, flat memory.
+answered, or (the last scenarios) first pause a random time of a given mean, as people
+reading an answer do. Issue 7's targets: p50 <= 50 ms and p99 <= 200 ms with 50 askers,
+CPU per question in the bot process <= 3 ms with <= 10 in flight, flat memory.
 
 Questions are the hand-written article questions of tests/data/article_eval.jsonl in turn
 (125 of them: they repeat, as questions in a community do) and, in the ``distinct``
@@ -38,6 +39,7 @@ import gc
 import json
 import logging
 import os
+import random
 import shutil
 import statistics
 import sys
@@ -84,17 +86,30 @@ def forget(fake: FakeDiscord) -> None:
 
 
 async def scenario(
-    fake: FakeDiscord, total: int, concurrency: int, *, distinct: bool = False
+    fake: FakeDiscord,
+    total: int,
+    concurrency: int,
+    *,
+    distinct: bool = False,
+    think: float = 0.0,
 ) -> tuple[list[float], list[float]]:
-    """``total`` questions by ``concurrency`` askers who re-ask the moment they are answered;
-    ``distinct``: every question is numbered, so no two are the same."""
+    """``total`` questions by ``concurrency`` askers who re-ask the moment they are answered
+    or, with ``think`` > 0, after a pause drawn from an exponential distribution of that
+    mean in seconds (as people read an answer before asking again; each starts after such a
+    pause too, so they do not all ask in the same millisecond); ``distinct``: every question
+    is numbered, so no two are the same."""
     latencies: list[float] = []
     defers: list[float] = []
     queue = list(range(total))[::-1]
     scenario.asked += total  # type: ignore[attr-defined]
+    pauses = random.Random(total * 1000 + concurrency)
 
     async def worker() -> None:
         while queue:
+            if think:
+                await asyncio.sleep(pauses.expovariate(1 / think))
+                if not queue:
+                    break
             i = queue.pop()
             question = QUESTIONS[i % len(QUESTIONS)]
             if distinct:
@@ -109,13 +124,15 @@ async def scenario(
 
 
 scenario.asked = 0  # type: ignore[attr-defined]
-# (name, askers at once, questions, every question distinct)
+# (name, askers at once, questions, every question distinct, mean pause between questions)
 SCENARIOS = (
-    ("1 asker", 1, 200, False),
-    ("10 askers", 10, 1000, False),
-    ("10 askers, distinct", 10, 1000, True),
-    ("50 askers", 50, 1000, False),
-    ("50 askers, distinct", 50, 1000, True),
+    ("1 asker", 1, 200, False, 0.0),
+    ("10 askers", 10, 1000, False, 0.0),
+    ("10 askers, distinct", 10, 1000, True, 0.0),
+    ("50 askers", 50, 1000, False, 0.0),
+    ("50 askers, distinct", 50, 1000, True, 0.0),
+    ("50 askers, distinct, 1 s pauses", 50, 1000, True, 1.0),
+    ("50 askers, distinct, 0.5 s pauses", 50, 1000, True, 0.5),
 )
 
 
@@ -166,12 +183,14 @@ async def timed_pass(
     """One pass of every scenario (1/``passes`` of its questions) with a fresh ``kind`` bot."""
     proc = await start(kind, fake, work)
     try:
-        for name, concurrency, total, distinct in SCENARIOS:
+        for name, concurrency, total, distinct, think in SCENARIOS:
             fig = figures.setdefault(name, {"lat": [], "dfr": [], "wall": 0.0, "cpu": [0.0, 0.0]})
             gc.collect()
             before = proc.cpu()
             started = time.perf_counter()
-            lat, dfr = await scenario(fake, total // passes, concurrency, distinct=distinct)
+            lat, dfr = await scenario(
+                fake, total // passes, concurrency, distinct=distinct, think=think
+            )
             fig["wall"] += time.perf_counter() - started
             after = proc.cpu()
             fig["cpu"][0] += after[0] - before[0]
@@ -205,7 +224,7 @@ async def memory_pass(
 
 
 def print_scenarios(results: dict[str, dict[str, dict[str, Any]]]) -> None:
-    for name, _, total, _ in SCENARIOS:
+    for name, _, total, _, _ in SCENARIOS:
         print(f"== {name}, {total} questions")
         for kind, figures in results.items():
             fig = figures[name]
