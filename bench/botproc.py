@@ -15,7 +15,8 @@ by kind, time in the batcher's queue and in the engine, time composing the answe
 and ``quit`` closes the bot. The parent measures the child's CPU per thread and RSS from
 ``/proc``. The child logs at INFO, as ``askdocs run`` does, to ``<work>/<kind>-bot.log``.
 ``BENCH_MAX_BATCH``, ``BENCH_MAX_WAIT`` and ``BENCH_CACHE_SIZE`` override the batcher's
-defaults (for experiments).
+defaults, and ``BENCH_PROFILE=PATH`` writes a cProfile of the child's event-loop thread to
+``PATH.<kind>`` (for experiments).
 """
 
 from __future__ import annotations
@@ -292,7 +293,15 @@ def main() -> None:
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
-    asyncio.run(_serve(args))
+    profile_to = os.environ.get("BENCH_PROFILE")
+    if not profile_to:
+        asyncio.run(_serve(args))
+        return
+    import cProfile  # the event-loop thread only: where the bot's own CPU goes
+
+    with cProfile.Profile() as profile:
+        asyncio.run(_serve(args))
+    profile.dump_stats(f"{profile_to}.{args.kind}")
 
 
 if __name__ == "__main__":
