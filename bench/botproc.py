@@ -14,9 +14,9 @@ commands on stdin: ``stats`` prints (and resets) where its time went — Discord
 by kind, time in the batcher's queue and in the engine, time composing the answer —
 and ``quit`` closes the bot. The parent measures the child's CPU per thread and RSS from
 ``/proc``. The child logs at INFO, as ``askdocs run`` does, to ``<work>/<kind>-bot.log``.
-``BENCH_MAX_BATCH``, ``BENCH_MAX_WAIT`` and ``BENCH_CACHE_SIZE`` override the batcher's
-defaults, and ``BENCH_PROFILE=PATH`` writes a cProfile of the child's event-loop thread to
-``PATH.<kind>`` (for experiments).
+``BENCH_MAX_BATCH``, ``BENCH_MAX_WAIT``, ``BENCH_CACHE_SIZE`` and ``BENCH_MAX_IN_FLIGHT``
+override the batcher's defaults, and ``BENCH_PROFILE=PATH`` writes a cProfile of the
+child's event-loop thread to ``PATH.<kind>`` (for experiments).
 """
 
 from __future__ import annotations
@@ -199,7 +199,7 @@ def _askdocs_bot(args: argparse.Namespace, timings: Timings) -> Any:
     from bot.discord_app import batching
 
     defaults = batching.MicroBatcher.__init__.__kwdefaults__
-    for name in ("max_batch", "max_wait", "cache_size"):  # e.g. BENCH_MAX_WAIT=0.005
+    for name in ("max_batch", "max_wait", "cache_size", "max_in_flight"):  # BENCH_MAX_WAIT=0.005
         value = os.environ.get(f"BENCH_{name.upper()}")
         if value is not None and defaults is not None:
             defaults[name] = type(defaults[name])(value)
