@@ -2,7 +2,9 @@
 
 ``load_file`` reads one file (``load_data`` the bytes of one) into a ``LoadedDocument`` whose
 blocks keep the document's own text: only each block's outer whitespace is stripped (HTML
-whitespace is collapsed the way a browser renders it). ``load_documents`` walks a documents
+whitespace is collapsed the way a browser renders it; reST markup that holds no prose —
+comments, link targets, directives such as ``contents`` — is left out, and directive
+bodies are dedented). ``load_documents`` walks a documents
 folder: hidden entries are ignored, symlinks leaving the folder are not followed, and a file
 reachable through several paths (symlinks inside the folder) is loaded once, under its real
 path when it has one.
@@ -14,6 +16,7 @@ import hashlib
 import io
 import logging
 import re
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -191,15 +194,99 @@ def _rst_title(lines: list[str], i: int) -> tuple[str, tuple[bool, str], int] | 
     return None
 
 
+# Explicit markup (a line starting ".. " or "__ "): comments, hyperlink targets, substitution
+# definitions, footnotes and directives. Only footnotes and the bodies of directives that
+# hold prose (note, warning, code-block, figure captions, ...) are read as text; the rest is
+# markup, not content: "contents", "include", "image" and the like have nothing to read, a
+# link target's URL answers no question.
+_EXPLICIT = re.compile(r"\.\.(?:[ \t]|$)|__ ")
+_DIRECTIVE = re.compile(r"\.\.[ \t]+([\w:+.-]+)::(.*)")
+_FOOTNOTE = re.compile(r"\.\.[ \t]+\[[^\]]+\][ \t]*(.*)")
+_OPTION = re.compile(r"[ \t]*:[\w-]+:")
+_NO_TEXT_DIRECTIVES = frozenset(
+    {"contents", "sectnum", "section-numbering", "include", "literalinclude", "image", "raw",
+     "meta", "toctree", "index", "highlight", "default-role", "role", "target-notes",
+     "header", "footer", "title", "autosummary", "automodule", "autoclass", "autofunction"}
+)  # fmt: skip
+# Directives whose argument is a language, a path or class names (other directives' is text)
+_ARGUMENT_NOT_TEXT = frozenset(
+    {"code", "code-block", "sourcecode", "figure", "class", "container", "only", "ifconfig",
+     "compound", "parsed-literal", "math", "tabularcolumns"}
+)  # fmt: skip
+# Directives whose text may start on the directive's line and go on below it: one paragraph
+_ADMONITIONS = frozenset(
+    {"note", "warning", "tip", "hint", "important", "caution", "danger", "attention",
+     "error", "seealso", "todo", "deprecated", "versionadded", "versionchanged"}
+)  # fmt: skip
+# Directives whose body is code or math: kept line for line, markup-like lines included
+_LITERAL_DIRECTIVES = frozenset({"code", "code-block", "sourcecode", "parsed-literal", "math"})
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _block_end(lines: list[str], i: int, indent: int) -> int:
+    """The line after the block starting at ``i`` whose lines are indented more than
+    ``indent`` (blank lines inside it included, trailing ones not)."""
+    j = i + 1
+    while j < len(lines):
+        if lines[j].strip():
+            if _indent(lines[j]) <= indent:
+                break
+            j += 1
+            continue
+        k = j
+        while k < len(lines) and not lines[k].strip():
+            k += 1
+        if k == len(lines) or _indent(lines[k]) <= indent:
+            break
+        j = k
+    return j
+
+
+def _explicit_blocks(block: list[str]) -> list[Block]:
+    """The prose an explicit markup block holds (none for markup without text)."""
+    first, body = block[0].strip(), textwrap.dedent("\n".join(block[1:]))
+    if (directive := _DIRECTIVE.match(first)) is not None:
+        name, argument = directive.group(1).lower(), directive.group(2).strip()
+        if name in _NO_TEXT_DIRECTIVES:
+            return []
+        lines = body.splitlines()
+        while lines and _OPTION.match(lines[0]):  # the directive's options (:class: x)
+            lines.pop(0)
+        if name in _LITERAL_DIRECTIVES:
+            return [Block("text", p) for p in _paragraphs("\n".join(lines))]
+        if name in _ARGUMENT_NOT_TEXT:
+            argument = ""
+        prose = argument + ("\n" if name in _ADMONITIONS else "\n\n") + "\n".join(lines)
+    elif (footnote := _FOOTNOTE.match(first)) is not None:
+        prose = footnote.group(1) + "\n" + body
+    else:
+        return []  # a comment, a hyperlink target or a substitution definition
+    return [b for b in _parse_rst(prose) if b.kind == "text"]
+
+
 def _parse_rst(text: str) -> list[Block]:
-    """Section titles (levels by order of first appearance of each style) and paragraphs."""
+    """Section titles (levels by order of first appearance of each style) and paragraphs.
+    Explicit markup is dropped but for the prose of footnotes and directive bodies (see
+    ``_explicit_blocks``), whose lines are dedented; literal blocks (after "::") are kept
+    as they are."""
     lines = text.splitlines()
     styles: dict[tuple[bool, str], int] = {}
     blocks: list[Block] = []
     para: list[str] = []
+    literal = -1  # a literal block goes on while lines are indented more than this
     i = 0
     while i < len(lines):
         line = lines[i]
+        if line.strip() and literal >= 0 and _indent(line) <= literal:
+            literal = -1
+        if not para and literal < 0 and _EXPLICIT.match(line.lstrip()):
+            end = _block_end(lines, i, _indent(line))
+            blocks += _explicit_blocks(lines[i:end])
+            i = end
+            continue
         if (i == 0 or not lines[i - 1].strip()) and (found := _rst_title(lines, i)):
             title, style, used = found
             _add(blocks, "text", "\n".join(para))
@@ -209,6 +296,8 @@ def _parse_rst(text: str) -> list[Block]:
             i += used
             continue
         if not line.strip() or (not para and _is_adornment(line) and len(line.strip()) >= 4):
+            if para and para[-1].rstrip().endswith("::") and literal < 0:
+                literal = _indent(para[0])
             _add(blocks, "text", "\n".join(para))  # blank line, or a transition (dropped)
             para.clear()
         else:

@@ -267,7 +267,7 @@ over two lines.
 Section A
 =========
 
-.. note:: Directives stay as text.
+.. note:: A note's text is read.
 
 ----------
 
@@ -298,7 +298,7 @@ def test_rst(tmp_path: Path) -> None:
         heading("The Doc", 1),
         para("Intro text\nover two lines."),
         heading("Section A", 2),
-        para(".. note:: Directives stay as text."),
+        para("A note's text is read."),
         heading("Sub A.1", 3),
         heading("Section B", 2),
         heading("Sub B.1", 3),
@@ -306,6 +306,57 @@ def test_rst(tmp_path: Path) -> None:
         para("Not a title\nbecause the underline is short\n==="),
         para("x"),
     )
+
+
+# (reST source, the text blocks it reads as)
+RST_MARKUP = [
+    (".. contents::\n.. sectnum::\n\nBody.", ["Body."]),
+    (".. include:: ../header.rst\n\nBody.", ["Body."]),
+    (".. _target: https://example.org/\n.. _other:\n__ https://example.org/x\n\nBody.",
+     ["Body."]),
+    (".. A comment\n   that goes on.\n\n..\n   Empty-first-line comment.\n\nBody.", ["Body."]),
+    (".. |sub| replace:: text\n.. |logo| image:: logo.png\n\nBody.", ["Body."]),
+    (".. note:: Notes are read,\n   all of them.\n\nBody.",
+     ["Notes are read,\nall of them.", "Body."]),
+    (".. warning::\n\n   Back up first.\n\n   Then upgrade.", ["Back up first.", "Then upgrade."]),
+    (".. code-block:: python\n   :linenos:\n\n   .. not a comment\n   x = 1",
+     [".. not a comment\nx = 1"]),
+    (".. figure:: pic.png\n   :alt: a picture\n\n   The caption.", ["The caption."]),
+    (".. topic:: The title\n\n   The topic.", ["The title", "The topic."]),
+    (".. [#] A footnote\n   over two lines.", ["A footnote\nover two lines."]),
+    ("Example::\n\n   .. note:: shown, not read\n   .. _kept: as typed\n\nAfter.",
+     ["Example::", ".. note:: shown, not read\n   .. _kept: as typed", "After."]),
+    ("Term\n  .. _inner: https://example.org/\n\n  Definition.",
+     ["Term\n  .. _inner: https://example.org/", "Definition."]),
+    ("* item\n\n  .. _inner: https://example.org/\n\n  More.", ["* item", "More."]),
+    ("....\n\nA transition above.", ["A transition above."]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("source", "texts"), RST_MARKUP)
+def test_rst_explicit_markup(tmp_path: Path, source: str, texts: list[str]) -> None:
+    doc = load(tmp_path, "doc.rst", "Title\n=====\n\n" + source + "\n")
+    assert [b.text for b in doc.blocks if b.kind == "text"] == texts
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.sampled_from(
+            ["", "   ", ".. ", "..", "__ ", "::", "Text", "  indented", ".. note::", ".. _x: y",
+             ".. code-block:: sh", "   :opt: v", "=====", "Title", ".. [1] f", ".. |s| replace:: t"]
+        ),
+        max_size=30,
+    )
+)  # fmt: skip
+def test_rst_reader_reads_any_line_soup(lines: list[str]) -> None:
+    try:
+        doc = load_data("soup.rst", "\n".join(lines).encode())
+    except DocumentError as exc:  # nothing but blanks or markup
+        assert str(exc) in {"empty file", "no text found"}
+        return
+    for block in doc.blocks:
+        assert block.text == block.text.strip() and block.text
 
 
 # --- HTML -------------------------------------------------------------------------------
