@@ -2,14 +2,17 @@
 
 Each item comes from ``../shared/`` beside the repository root when that folder is there (the
 team's layout); else from a pinned, checksummed copy: the Debian FAQ from Debian's package
-registry (``apt-get download``) into a cache folder, the Discord OpenAPI spec from the copy
-vendored in ``tests/fakediscord/spec/``. When an item cannot be had, the lookup raises
-:class:`Unavailable` with a one-line reason, which :func:`require` turns into a pytest skip.
+registry (``apt-get download``) into a cache folder, the docutils documentation (no
+``../shared`` copy) from its source distribution on PyPI (``pip download``) into the same
+cache folder, the Discord OpenAPI spec from the copy vendored in ``tests/fakediscord/spec/``.
+When an item cannot be had, the lookup raises :class:`Unavailable` with a one-line reason,
+which :func:`require` turns into a pytest skip.
 
 The cache folder is ``$ASKDOCS_TEST_CACHE``, default ``~/.cache/askdocs-tests``. Every write to
 it is atomic (a temporary folder, then ``os.replace``). Without apt, drop
 ``debian-faq_11.1_all.deb`` (any Debian mirror's ``pool/main/d/debian-faq/``) into the cache
-folder: it is checked against the pinned sha256 and unpacked in pure Python.
+folder: it is checked against the pinned sha256 and unpacked in pure Python. Likewise without
+pip or PyPI, drop ``docutils-0.23.tar.gz`` (PyPI's sdist) there.
 
 Also used by ``bench/bench_engine.py``; pytest is only imported by :func:`require`.
 """
@@ -24,6 +27,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tarfile
 import tempfile
 from collections.abc import Callable
@@ -41,11 +45,21 @@ DEBIAN_FAQ_MEMBERS = "usr/share/doc/debian/FAQ/"  # its *.en.html are the shared
 DEBIAN_FAQ_PAGES = 17
 SUMS = ".sha256sums.json"  # hidden: the loaders skip it
 
+DOCUTILS_VERSION = "0.23"
+DOCUTILS_SDIST = f"docutils-{DOCUTILS_VERSION}.tar.gz"
+DOCUTILS_SDIST_SHA256 = "746f5060322511280a1e50eb76846ed6bf2342984b2ac04dc42caa1a8d78799e"
+# The reST documentation read as a corpus, as paths relative to the sdist's top folder (and to
+# the corpus folder): picked from the tarball by exact name, so nothing else is ever written.
+DOCUTILS_USER_DOCS = ("config", "emacs", "html", "latex", "links", "mailing-lists", "manpage",
+                      "odt", "slide-shows", "smartquotes", "todo-lists", "tools")  # fmt: skip
+DOCUTILS_DOCS = ("FAQ.rst", *(f"docs/user/{name}.rst" for name in DOCUTILS_USER_DOCS))
+
 VENDORED_SPEC = Path(__file__).resolve().parent / "fakediscord" / "spec" / "openapi.json.gz"
 SPEC_SHA256 = "8c1d0707ccdf8e380a86dfba04058820a66435c1b69d5ed82e04dd8c0520dd73"  # uncompressed
 
 APT_DOWNLOAD_TIMEOUT = 120.0
 APT_UPDATE_TIMEOUT = 300.0
+PIP_DOWNLOAD_TIMEOUT = 300.0  # pip also builds the sdist's metadata (fetching flit_core)
 
 T = TypeVar("T")
 
@@ -215,7 +229,7 @@ def _run(cmd: list[str], cwd: Path, timeout: float) -> str:
     if proc.returncode == 0:
         return ""
     lines = [line.strip() for line in out.splitlines() if line.strip()]
-    errors = [line for line in lines if line.startswith("E:")] or lines or ["no output"]
+    errors = [line for line in lines if line.startswith(("E:", "ERROR:"))] or lines or ["no output"]
     return f"exit status {proc.returncode}: {errors[-1]}"
 
 
@@ -264,11 +278,18 @@ def _ar_members(data: bytes) -> dict[str, bytes]:
     return members
 
 
-def _publish_pages(cache: Path, target: Path, pages: dict[str, bytes]) -> None:
-    """Write ``pages`` (plus their checksums) as ``target``, atomically."""
+def _publish_pages(
+    cache: Path,
+    target: Path,
+    pages: dict[str, bytes],
+    intact: Callable[[Path], bool] = _pages_intact,
+) -> None:
+    """Write ``pages`` (relative path -> bytes, plus their checksums) as ``target``,
+    atomically; ``intact`` tells whether a folder another process published will do."""
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=cache))
     try:
         for name, content in pages.items():
+            (tmp / name).parent.mkdir(parents=True, exist_ok=True)
             (tmp / name).write_bytes(content)
         sums = {name: sha256_bytes(content) for name, content in sorted(pages.items())}
         (tmp / SUMS).write_text(json.dumps(sums, indent=1), encoding="utf-8")
@@ -279,8 +300,105 @@ def _publish_pages(cache: Path, target: Path, pages: dict[str, bytes]) -> None:
             shutil.rmtree(aside, ignore_errors=True)
         os.replace(tmp, target)
     except OSError:
-        if _pages_intact(target):  # another process just published the same pages
+        if intact(target):  # another process just published the same pages
             return
         raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+# -- the docutils documentation -------------------------------------------------------------------
+
+
+def docutils_docs_dir() -> Path:
+    """A folder holding docutils 0.23's reST documentation (read-only: copy before use):
+    ``FAQ.rst`` and the 12 ``docs/user/*.rst`` files (:data:`DOCUTILS_DOCS`), taken from PyPI's
+    sdist (sha256-pinned) and unpacked once into the cache folder. The answer (or the reason it
+    cannot be had) is remembered for the rest of the process."""
+    if "docutils" not in _memo:
+        try:
+            _memo["docutils"] = _docutils_docs_dir()
+        except Unavailable as exc:
+            _memo["docutils"] = exc
+    found = _memo["docutils"]
+    if isinstance(found, Unavailable):
+        raise found
+    return found
+
+
+def _docutils_docs_dir() -> Path:
+    cache = cache_dir()
+    target = cache / f"docutils-{DOCUTILS_VERSION}-docs"
+    if _docs_intact(target):
+        return target
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        sdist = cache / DOCUTILS_SDIST
+        if not (sdist.is_file() and sha256_bytes(sdist.read_bytes()) == DOCUTILS_SDIST_SHA256):
+            _pip_download(cache, sdist)
+        files = _docutils_files(sdist.read_bytes())
+        _publish_pages(cache, target, files, intact=_docs_intact)
+    except OSError as exc:
+        raise Unavailable(f"docutils docs: cannot use the cache folder {cache}: {exc}") from exc
+    return target
+
+
+def _docs_intact(folder: Path) -> bool:
+    try:
+        sums = json.loads((folder / SUMS).read_text(encoding="utf-8"))
+        on_disk = {p.relative_to(folder).as_posix() for p in folder.rglob("*.rst")}
+        return set(sums) == set(DOCUTILS_DOCS) == on_disk and all(
+            sha256_bytes((folder / n).read_bytes()) == h for n, h in sums.items()
+        )
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _pip_download(cache: Path, sdist: Path) -> None:
+    """``pip download`` PyPI's docutils 0.23 sdist into ``sdist``, checksum verified (atomic)."""
+    spec = f"docutils=={DOCUTILS_VERSION}"
+    work = Path(tempfile.mkdtemp(prefix=".download-", dir=cache))
+    try:
+        download = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary",
+                    ":all:", "--disable-pip-version-check", "--no-input", "-q", "-d", str(work),
+                    spec]  # fmt: skip
+        error = _run(download, work, PIP_DOWNLOAD_TIMEOUT)
+        if error:
+            raise Unavailable(
+                f"docutils docs: cannot fetch the {spec} sdist with pip ({error}), "
+                f"and no {DOCUTILS_SDIST} with the pinned sha256 in {cache}"
+            )
+        fetched = work / DOCUTILS_SDIST
+        if not fetched.is_file():
+            raise Unavailable(f"docutils docs: `pip download {spec}` left no {fetched.name}")
+        digest = sha256_bytes(fetched.read_bytes())
+        if digest != DOCUTILS_SDIST_SHA256:
+            raise Unavailable(
+                f"docutils docs: {fetched.name} has sha256 {digest}, not {DOCUTILS_SDIST_SHA256}"
+            )
+        os.replace(fetched, sdist)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _docutils_files(sdist: bytes) -> dict[str, bytes]:
+    """The :data:`DOCUTILS_DOCS` files of the sdist, as relative path -> bytes. Members are
+    looked up by exact name and must be regular files; nothing is extracted to disk by tarfile,
+    so no member name can reach outside the target folder."""
+    top = f"docutils-{DOCUTILS_VERSION}/"
+    files: dict[str, bytes] = {}
+    try:
+        with tarfile.open(fileobj=io.BytesIO(sdist), mode="r:gz") as tar:
+            for name in DOCUTILS_DOCS:
+                try:
+                    member = tar.getmember(top + name)
+                except KeyError:
+                    reason = f"docutils docs: {DOCUTILS_SDIST} has no {top}{name}"
+                    raise Unavailable(reason) from None
+                fh = tar.extractfile(member) if member.isfile() else None
+                if fh is None:
+                    raise Unavailable(f"docutils docs: {top}{name} is not a regular file")
+                files[name] = fh.read()
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        raise Unavailable(f"docutils docs: cannot unpack {DOCUTILS_SDIST}: {exc}") from exc
+    return files
