@@ -133,20 +133,39 @@ _MD_ATX = re.compile(r" {0,3}(#{1,6})(?:[ \t]+(.*?))?[ \t]*")
 _MD_ATX_CLOSE = re.compile(r"(?:^|[ \t]+)#+$")
 _MD_SETEXT = re.compile(r" {0,3}(=+|-+)[ \t]*")
 _MD_RULE = re.compile(r" {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*")
+_MD_LINK_DEFINITION = re.compile(r" {0,3}\[[^\]]+\]:[ \t]*\S+.*")  # [label]: url "title"
+_FRONT_MATTER = re.compile(
+    r"(?:---|\+\+\+)[ \t]*\n(?:[\w-]+[ \t]*[:=][^\n]*\n|[ \t#-][^\n]*\n|\n)*?"
+    r"(?:---|\+\+\+|\.\.\.)[ \t]*(?:\n|$)"
+)
+
+
+def _front_matter_end(text: str) -> int:
+    """Where the text starts after its front matter: a YAML or TOML block of ``key: value``
+    (or ``key = value``) lines between ``---`` / ``+++`` lines at the very top, as Jekyll,
+    Hugo and MkDocs pages have (0 when there is none)."""
+    m = _FRONT_MATTER.match(text)
+    return m.end() if m is not None and m.group().strip("-+. \t\n") else 0
 
 
 def _parse_markdown(text: str) -> list[Block]:
-    """ATX and setext headings, paragraphs, fenced code kept whole; rules are dropped."""
+    """ATX and setext headings, paragraphs, fenced code kept whole; rules, front matter,
+    link reference definitions and HTML comments standing alone are dropped (page settings
+    and notes to editors, not content)."""
     blocks: list[Block] = []
     para: list[str] = []
     fence: list[str] = []  # lines of the open fenced code block, opening fence first
     marker = ""  # its opening ``` or ~~~ run
+    comment = False  # inside an HTML comment that started a paragraph
 
     def flush() -> None:
         _add(blocks, "text", "\n".join(para))
         para.clear()
 
-    for line in text.splitlines():
+    for line in text[_front_matter_end(text) :].splitlines():
+        if comment or (not para and not fence and line.lstrip().startswith("<!--")):
+            comment = not line.rstrip().endswith("-->")
+            continue
         if fence:
             fence.append(line)
             closing = line.strip()
@@ -167,6 +186,8 @@ def _parse_markdown(text: str) -> list[Block]:
             _add(blocks, "heading", _MD_ATX_CLOSE.sub("", (m[2] or "").strip()), len(m[1]))
         elif _MD_RULE.fullmatch(line):
             flush()
+        elif not para and _MD_LINK_DEFINITION.fullmatch(line):
+            continue
         else:
             para.append(line)
     _add(blocks, "text", "\n".join(fence))  # an unclosed fence runs to the end

@@ -19,6 +19,7 @@ from index.engine import check_document
 from index.errors import DocumentError, SourceDocsError
 from index.loaders import (
     SUPPORTED_SUFFIXES,
+    _front_matter_end,
     is_heading_line,
     load_data,
     load_documents,
@@ -209,6 +210,29 @@ def test_markdown(tmp_path: Path) -> None:
     )
 
 
+# (Markdown source, the blocks it reads as: "# x" a heading, else a paragraph)
+MARKDOWN_NOT_CONTENT = [
+    ("---\ntitle: Setup\nlayout: page\ntags:\n  - a\n---\n# Setup\n\nBody.", ["# Setup", "Body."]),
+    ('+++\ntitle = "Setup"\n+++\nBody.', ["Body."]),
+    ("---\n\nA rule, then text: not front matter.\n\n---\n\nMore.",
+     ["A rule, then text: not front matter.", "More."]),
+    ("Body.\n\n<!-- a note\nto editors -->\n\nMore.", ["Body.", "More."]),
+    ("Inline <!-- comments --> stay.", ["Inline <!-- comments --> stay."]),
+    ('See [the guide][g].\n\n[g]: https://example.org/guide "The guide"\n[h]: /x',
+     ["See [the guide][g]."]),
+    ("```\n[g]: https://example.org/ in code\n<!-- kept -->\n```",
+     ["```\n[g]: https://example.org/ in code\n<!-- kept -->\n```"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("source", "blocks"), MARKDOWN_NOT_CONTENT)
+def test_markdown_leaves_out_what_is_not_content(
+    tmp_path: Path, source: str, blocks: list[str]
+) -> None:
+    doc = load(tmp_path, "page.md", source)
+    assert ["# " + b.text if b.kind == "heading" else b.text for b in doc.blocks] == blocks
+
+
 def test_markdown_unclosed_fence_runs_to_end(tmp_path: Path) -> None:
     doc = load(tmp_path, "a.markdown", "# T\n\n````\n# x\n```\nstill code\n")
     assert doc.blocks == (heading("T", 1), para("````\n# x\n```\nstill code"))
@@ -246,7 +270,8 @@ def test_every_word_survives(tmp_path: Path, lines: list[str], suffix: str) -> N
     except DocumentError as err:
         assert str(err) in {"empty file", "no text found"}
         return
-    for word in content.split():
+    body = content[_front_matter_end(content) :] if suffix == ".md" else content
+    for word in body.split():
         if not set(word) <= MARKERS:
             assert any(word in block.text for block in doc.blocks), word
     for block in doc.blocks:
