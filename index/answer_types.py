@@ -3,7 +3,9 @@
 Rules, not a model: "who" wants a person, "where" a place, "when"/"what year" a time,
 "how many"/"how old" a number, "why" a reason. A sentence *fits* when it holds something of
 that kind (a name, a place after a preposition or a path, a year or date, a number, a
-causal phrase). Questions of no particular kind fit every sentence.
+causal phrase). Questions of no particular kind fit every sentence. The earliest asking
+phrase decides the kind ("what ... when they meet" asks *what*); "where ... come from" asks
+for an origin, not a place; an ordinal ("the first time") is no count.
 """
 
 from __future__ import annotations
@@ -25,11 +27,18 @@ _TYPE_PATTERNS: tuple[tuple[str, AnswerType], ...] = (
     ),
     (r"\bwho(m|se)?\b|\bwhich (person|people|leader|president|man|woman)\b", "person"),
     (
-        r"\bwhere\b|\bwhich (city|country|place|town|region|directory|file)\b|"
-        r"\bwhat (city|country|place|location)\b|\blocation\b",
+        r"\bwhere\b(?!.*\bcomes? from\b)|"
+        r"\b(which|what) (city|cities|country|countries|place|places|town|towns|region|regions|"
+        r"directory|directories|file|files|location|locations)\b|\blocation\b",
         "place",
     ),
     (r"\bwhy\b|\bwhat for\b|\breason\b|\bmotive|\bpurpose\b", "reason"),
+)
+# Asking words of no particular kind: one before the typed ones decides ("what ... when").
+_PLAIN = re.compile(
+    r"^\W*(what|which|how)\b(?! (many|much|old|long|far|big|large|often)\b)|"
+    r"^\W*(is|are|was|were|do|does|did|can|could|will|would|should|has|have)\b",
+    re.IGNORECASE,
 )
 _QUESTION_TYPES = tuple((re.compile(p, re.IGNORECASE), kind) for p, kind in _TYPE_PATTERNS)
 _MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
@@ -42,7 +51,7 @@ _TIME = re.compile(
 _NUMBER_WORDS = (
     "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
     "hundred|hundreds|thousand|thousands|million|millions|billion|dozen|dozens|several|single|"
-    "both|first|second|third|once|twice"
+    "both|once|twice"
 )
 _NUMBER = re.compile(rf"\d|\b({_NUMBER_WORDS})\b", re.IGNORECASE)
 _REASON = re.compile(
@@ -63,11 +72,19 @@ _PLACE = re.compile(
 
 
 def question_type(question: str) -> AnswerType | None:
-    """The kind of answer ``question`` asks for, or None when it asks for no particular kind."""
+    """The kind of answer ``question`` asks for, or None when it asks for no particular kind.
+
+    The earliest asking phrase decides: in "What is on the agenda when they meet?" the
+    question asks *what*, and "when" only opens a clause ("what" asks for no kind)."""
+    first: tuple[int, AnswerType | None] = (len(question), None)
     for pattern, kind in _QUESTION_TYPES:
-        if pattern.search(question):
-            return kind
-    return None
+        found = pattern.search(question)
+        if found and found.start() < first[0]:
+            first = (found.start(), kind)
+    plain = _PLAIN.search(question)
+    if plain and plain.start() < first[0]:
+        return None
+    return first[1]
 
 
 def fits(kind: AnswerType | None, sentence: str) -> bool:

@@ -121,6 +121,12 @@ def test_confidence_rises_with_evidence() -> None:
         ("how old is he", "number"),
         ("Why is the timing significant?", "reason"),
         ("What is Debian?", None),
+        # the earliest asking phrase decides: "when" here only opens a clause
+        ("What is likely to top the agenda when they meet?", None),
+        ("who started debian and in what year", "person"),
+        ("In which countries do they hold assets?", "place"),
+        ("Where does the name come from?", None),  # an origin, not a place
+        ("Is it known when they meet?", None),  # a yes/no question
     ],
 )
 def test_question_types(question: str, kind: str | None) -> None:
@@ -133,6 +139,7 @@ def test_question_types(question: str, kind: str | None) -> None:
         ("time", "It broke down in 2019.", True),
         ("time", "It broke down.", False),
         ("number", "There are three of them.", True),
+        ("number", "It is not the first time.", False),  # an ordinal is no count
         ("person", "He met Donald Trump.", True),
         ("person", "It is significant.", False),
         ("place", "The meeting is in Russia.", True),
