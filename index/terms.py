@@ -102,8 +102,17 @@ class TermCounter:
 
     def support(self, query: frozenset[str], held: frozenset[str]) -> float:
         """IDF-weighted share of ``query``'s terms that ``held`` matches (1.0 for none)."""
-        total = sum(self.idf(t) for t in query)
-        found = sum(self.idf(t) for t in query if _matches(t, held))
+        total = found = 0.0
+        starts = ""  # "\n"-joined held terms: a prefix is found by one substring search
+        for term in query:
+            weight = self.idf(term)
+            total += weight
+            if term in held:
+                found += weight
+            elif len(term) >= MIN_PREFIX:
+                starts = starts or "\n" + "\n".join(held)
+                if "\n" + term in starts:
+                    found += weight
         return found / total if total > 0 else 1.0
 
     def unknown_share(self, text: str) -> float:
@@ -121,9 +130,3 @@ class TermCounter:
         if len(word) >= MIN_PREFIX and any(w.startswith(word) for w in near):
             return True
         return bool(difflib.get_close_matches(word, near, n=1, cutoff=0.8))
-
-
-def _matches(term: str, held: frozenset[str]) -> bool:
-    if term in held:
-        return True
-    return len(term) >= MIN_PREFIX and any(h.startswith(term) for h in held)
