@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -24,20 +25,29 @@ class RetrievalSettings:
     """How passages are ranked, answers picked and refusals decided.
 
     ``weights`` score each candidate passage (see ``Retriever.features``); a passage's
-    reported ``score`` is that weighted sum divided by the sum of the weights.
-    ``sentence_weights`` pick the answer sentence: its cosine with the question, plus these
-    times its share of the question's words and whether it holds the kind of answer asked
-    for. ``confidence_weights`` (bias, relevance, answer-sentence cosine, square root of
-    support; see ``Evidence``) give the confidence through a logistic regression; the
-    engine refuses below ``min_confidence``. Weights were fitted on the tune halves of
-    tests/data and the dev sets, the bias set so that 0.5 lets through all but ~1.5% of
-    answerable questions (see README).
+    reported ``score`` is that weighted sum divided by the sum of the weights. A heading
+    *matches* the question when their cosine is at least ``heading_match``: the section
+    then asks what the question asks. ``sentence_weights`` pick the answer sentence: its
+    cosine with the question, plus these times its share of the question's words, whether
+    it holds the kind of answer asked for, and (for the sentence opening a section whose
+    heading matches, unless it repeats the heading) the heading's cosine. A sentence
+    holding at least ``restates`` of the question's words (weighted by rarity) but not the
+    kind of answer asked for restates the question. ``confidence_weights`` (bias,
+    relevance, answer-sentence cosine, square root of support, unknown; see ``Evidence``)
+    give the confidence through a logistic regression; the engine refuses below
+    ``min_confidence``. Weights were fitted on the tune halves of tests/data and the dev
+    sets, the bias set so that 0.5 lets through all but ~1.5% of answerable questions
+    (see README).
     """
 
     top_k: int = 3
     candidates: int = 30
-    weights: tuple[float, float, float, float, float, float] = (1.0, 0.45, 0.2, 0.45, 0.2, 0.0)
-    sentence_weights: tuple[float, float] = (0.2, 0.1)
+    weights: tuple[float, float, float, float, float, float, float] = (
+        1.0, 0.45, 0.2, 0.45, 0.1, 0.6, 0.15
+    )  # fmt: skip
+    heading_match: float = 0.75
+    sentence_weights: tuple[float, float, float] = (0.2, 0.1, 0.5)
+    restates: float = 0.9
     confidence_weights: tuple[float, float, float, float, float] = (-1.87, 3.27, 0.90, 3.84, -0.92)
     on_topic_from: float = 0.28
     confidence_slope: float = 12.0
@@ -99,11 +109,11 @@ class Retriever:
         terms = self.store.terms
         qterms = terms.terms_of([query])[0]
         found = self.store.candidates(query, qvec, self.settings.candidates)
-        ranked = self._rank(found, qterms, qvec)
+        kind = question_type(query)
+        ranked = self._rank(found, qvec, kind)
         if not ranked:
             return Answer(question, True, 0.0, "", ())
         chosen = _diverse(ranked, found.chunks, top_k)
-        kind = question_type(query)
         highlights, evidence = self._pick(found, chosen[0], qvec, qterms, kind)
         evidence = judge(replace(evidence, unknown=terms.unknown_share(query)), self.settings)
         confidence = min(evidence.on_topic, evidence.answered)
@@ -128,9 +138,10 @@ class Retriever:
 
         Each sentence scores its cosine with the question plus weighted shares of the
         question's words it holds and of whether it holds the kind of answer asked for; the
-        best one is picked with a neighbour scoring within ``highlight_margin``, and with the
-        sentence after it when it ends with a colon (it announces what follows: a list, a
-        command)."""
+        sentence opening a section whose heading matches the question gains the heading's
+        cosine, weighted (an FAQ answers its heading's question first), unless it repeats
+        the heading (a title run into the text). The best one is quoted as a whole thought
+        (see ``_pick_sentences``)."""
         row = scored.row
         chunk = found.chunks[row]
         terms = self.store.terms
@@ -138,13 +149,21 @@ class Retriever:
         if not chunk.sentences or not chunk.display_sentences:
             return (), Evidence(scored.relevance, 0.0, support, 0.0, kind, kind is None)
         sims = found.sentence_vectors[row] @ qvec
-        w_support, w_fit = self.settings.sentence_weights
+        w_support, w_fit, w_opening = self.settings.sentence_weights
         texts = [chunk.text[s - chunk.start : e - chunk.start] for s, e in chunk.sentences]
         fit = np.array([fits(kind, t) for t in texts])
         held = np.array([terms.support(qterms, t) for t in found.sentence_terms[row]])
         scores = sims + w_support * held + (w_fit * fit if kind else 0.0)
-        announces = [t.rstrip().endswith(":") for t in texts]
-        picked = _pick_sentences(scores, self.settings.highlight_margin, announces)
+        heading = float(found.heading_vectors[row] @ qvec)
+        title = fold(chunk.heading[-1]) if chunk.heading else ""
+        if (
+            found.lead[row]
+            and heading >= self.settings.heading_match
+            and title not in fold(texts[0])
+        ):
+            scores[0] += w_opening * heading
+        restates = (held >= self.settings.restates) & ~(fit if kind else np.zeros_like(fit))
+        picked = _pick_sentences(scores, self.settings.highlight_margin, texts, restates)
         best = picked[0] if len(picked) == 1 else max(picked, key=lambda i: scores[i])
         evidence = Evidence(
             relevance=scored.relevance,
@@ -156,13 +175,15 @@ class Retriever:
         )
         return tuple(chunk.display_sentences[i] for i in picked), evidence
 
-    @staticmethod
-    def features(found: Candidates, qterms: frozenset[str], qvec: np.ndarray) -> np.ndarray:
+    def features(
+        self, found: Candidates, qvec: np.ndarray, kind: AnswerType | None = None
+    ) -> np.ndarray:
         """Ranking features, one row per candidate: dense chunk cosine, best sentence cosine,
         heading cosine, BM25 scaled to [0, 1] by the best candidate's score, 1 if the chunk
-        opens its section, and the largest share of the question's (stemmed, non-stop-word)
-        terms that one of its sentences holds."""
-        feats = np.zeros((len(found), 6), dtype=np.float32)
+        opens its section, 1 if it opens a section whose heading matches the question
+        (cosine at least ``heading_match``), and 1 if the chunk holds the kind of answer
+        asked for (0 for questions asking for no particular kind)."""
+        feats = np.zeros((len(found), 7), dtype=np.float32)
         if not len(found):
             return feats
         feats[:, 0] = found.chunk_vectors @ qvec
@@ -171,16 +192,18 @@ class Retriever:
         if top_lex > 0:
             feats[:, 3] = found.lexical / top_lex
         feats[:, 4] = found.lead
+        feats[:, 5] = found.lead * (feats[:, 2] >= self.settings.heading_match)
         for row, vectors in enumerate(found.sentence_vectors):
             if len(vectors):
                 feats[row, 1] = float((vectors @ qvec).max())
-                if qterms:
-                    held = max(len(qterms & t) for t in found.sentence_terms[row])
-                    feats[row, 5] = held / len(qterms)
+            if kind is not None:
+                feats[row, 6] = fits(kind, found.chunks[row].text)
         return feats
 
-    def _rank(self, found: Candidates, qterms: frozenset[str], qvec: np.ndarray) -> list[_Scored]:
-        feats = self.features(found, qterms, qvec)
+    def _rank(
+        self, found: Candidates, qvec: np.ndarray, kind: AnswerType | None = None
+    ) -> list[_Scored]:
+        feats = self.features(found, qvec, kind)
         fused = feats @ np.asarray(self.settings.weights, dtype=np.float32)
         relevance = feats[:, :3].max(axis=1)
         scored = [
@@ -224,19 +247,50 @@ def _logistic(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
-def _pick_sentences(scores: np.ndarray, margin: float, announces: Sequence[bool] = ()) -> list[int]:
-    """The best-scoring sentence, plus a neighbour that scores within ``margin`` of it, plus
-    the sentence after the last one picked when that one ``announces`` it (ends with a
-    colon: "... execute either:" is no answer without the command that follows)."""
+# A sentence opening with one of these refers back to the one before it ("This way you
+# won't have to ...", "It comes at a time when ..."): it continues that thought.
+_REFERS_BACK = re.compile(
+    r"^\W*(it|its|this|that|these|those|they|their|such|thus|therefore|hence)\b", re.IGNORECASE
+)
+# A bare reply ("Yes.", "No.", "Go ahead.") says nothing without the sentence after it.
+BARE_REPLY_WORDS = 3
+
+
+def _pick_sentences(
+    scores: np.ndarray,
+    margin: float,
+    texts: Sequence[str] = (),
+    restates: Sequence[bool] = (),
+) -> list[int]:
+    """The best-scoring sentence, quoted as a whole thought: with a neighbour that scores
+    within ``margin`` of it; with the sentence before it when it refers back to that one
+    ("This way ...") or that one is a bare reply ("Yes."); with the sentence after the last
+    one picked when that one announces it (ends with a colon: "... execute either:" is no
+    answer without the command that follows), when the next one refers back to it, or
+    when the best one ``restates`` the question (holds its words but not the answer asked
+    for: what follows answers it). ``texts`` and ``restates`` are per sentence, like
+    ``scores``. At most three sentences are picked."""
+    n = len(scores)
     best = int(np.argmax(scores))
     picked = [best]
     for neighbour in (best - 1, best + 1):
-        if 0 <= neighbour < len(scores) and scores[neighbour] >= scores[best] - margin:
+        if 0 <= neighbour < n and scores[neighbour] >= scores[best] - margin:
             picked.append(neighbour)
             break
+    if texts and best > 0 and best - 1 not in picked:
+        before = texts[best - 1]
+        bare = len(before.split()) <= BARE_REPLY_WORDS and before.rstrip().endswith((".", "!"))
+        if bare or _REFERS_BACK.search(texts[best]):
+            picked.append(best - 1)
     last = max(picked)
-    if last + 1 < len(scores) and last < len(announces) and announces[last]:
-        picked.append(last + 1)
+    if texts and last + 1 < n and len(picked) < 3:
+        announces = texts[last].rstrip().endswith(":")
+        if (
+            announces
+            or _REFERS_BACK.search(texts[last + 1])
+            or (len(restates) > best and restates[best])
+        ):
+            picked.append(last + 1)
     return sorted(picked)
 
 

@@ -78,7 +78,36 @@ def test_highlight_margin(scores: list[float], margin: float, picked: list[int])
 def test_a_sentence_ending_in_a_colon_brings_the_next(
     scores: list[float], announces: list[bool], picked: list[int]
 ) -> None:
-    assert _pick_sentences(np.array(scores), 0.06, announces) == picked
+    texts = ["Run this:" if a else "A statement of some length." for a in announces]
+    assert _pick_sentences(np.array(scores), 0.06, texts) == picked
+
+
+@pytest.mark.parametrize(
+    ("texts", "scores", "restates", "picked"),
+    [
+        # the best sentence refers back to the one before it
+        (["Add the user to the group.", "This way the file stays as it is.", "Other."],
+         [0.3, 0.9, 0.1], [False] * 3, [0, 1]),
+        # the one after it refers back to it
+        (["The stable branch suits servers.", "It is the safest choice.", "Other."],
+         [0.9, 0.3, 0.1], [False] * 3, [0, 1]),
+        # a bare reply before it is part of the answer
+        (["Yes.", "You can boot the installer from the network.", "Other."],
+         [0.1, 0.9, 0.2], [False] * 3, [0, 1]),
+        # it restates the question: the next one answers it
+        (["The timing is significant.", "Talks had stalled.", "Other."],
+         [0.9, 0.3, 0.1], [True, False, False], [0, 1]),
+        # none of these: the best one alone
+        (["The timing is significant.", "Talks had stalled.", "Other."],
+         [0.9, 0.3, 0.1], [False] * 3, [0]),
+        # at most three sentences
+        (["Yes.", "It works.", "This is why."], [0.1, 0.9, 0.86], [False] * 3, [0, 1, 2]),
+    ],
+)  # fmt: skip
+def test_quotes_are_whole_thoughts(
+    texts: list[str], scores: list[float], restates: list[bool], picked: list[int]
+) -> None:
+    assert _pick_sentences(np.array(scores), 0.06, texts, restates) == picked
 
 
 def evidence(relevance: float, support: float = 1.0, unknown: float = 0.0) -> Evidence:
