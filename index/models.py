@@ -95,8 +95,10 @@ class Evidence:
     the question's content words (weighted by rarity) found in the top passage and its
     heading. ``unknown``: share of the question's content words the documents never use.
     ``answer_type``: the kind of answer asked for ("person", "place", "time", "number",
-    "reason") or None; ``fits``: whether the picked sentence holds one. ``on_topic`` and
-    ``answered``: the two confidences (see ``RetrievalSettings``) whose minimum is the answer's.
+    "reason") or None; ``fits``: whether the picked sentence holds one. ``background``: the
+    relevance questions about other things reach in these documents (``index.background``).
+    ``on_topic`` and ``answered``: the two confidences (see ``RetrievalSettings``) whose
+    minimum is the answer's.
     """
 
     relevance: float
@@ -105,13 +107,15 @@ class Evidence:
     unknown: float
     answer_type: str | None
     fits: bool
+    background: float = 0.0
     on_topic: float = 1.0
     answered: float = 1.0
 
     def explain(self) -> str:
         kind = f"asks for a {self.answer_type}: {'found' if self.fits else 'none found'}"
         return (
-            f"relevance {self.relevance:.2f}, answer sentence {self.sentence:.2f}, "
+            f"relevance {self.relevance:.2f} (off-topic level here {self.background:.2f}), "
+            f"answer sentence {self.sentence:.2f}, "
             f"question words in the passage {self.support:.0%}, "
             f"never in the documents {self.unknown:.0%}; "
             + (kind if self.answer_type else "no particular kind of answer asked for")

@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import math
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from index.answer_types import AnswerType, fits, question_type
+from index.background import OFF_TOPIC_PROBES, background_level, probe_vectors
 from index.embedding import Embedder
 from index.errors import QuestionError
 from index.models import Answer, Chunk, DocumentInfo, Evidence, Passage
@@ -32,12 +34,14 @@ class RetrievalSettings:
     it holds the kind of answer asked for, and (for the sentence opening a section whose
     heading matches, unless it repeats the heading) the heading's cosine. A sentence
     holding at least ``restates`` of the question's words (weighted by rarity) but not the
-    kind of answer asked for restates the question. ``confidence_weights`` (bias,
-    relevance, answer-sentence cosine, square root of support, unknown; see ``Evidence``)
-    give the confidence through a logistic regression; the engine refuses below
-    ``min_confidence``. Weights were fitted on the tune halves of tests/data and the dev
-    sets, the bias set so that 0.5 lets through all but ~1.5% of answerable questions
-    (see README).
+    kind of answer asked for restates the question. Refusal measures relevance against
+    the index's off-topic level (``index.background``): a question is on topic as it rises
+    ``on_topic_margin`` above it (a logistic of slope ``confidence_slope``), and
+    ``confidence_weights`` (bias; relevance and answer-sentence cosine, both above that
+    level; square root of support; unknown; see ``Evidence``) give the answered confidence
+    through a logistic regression. The engine refuses below ``min_confidence``. Weights
+    were fitted on the tune halves of tests/data and the dev sets, the bias set so that 0.5
+    lets through all but ~1.5% of answerable questions (see README).
     """
 
     top_k: int = 3
@@ -48,8 +52,8 @@ class RetrievalSettings:
     heading_match: float = 0.75
     sentence_weights: tuple[float, float, float] = (0.2, 0.1, 0.5)
     restates: float = 0.9
-    confidence_weights: tuple[float, float, float, float, float] = (-1.87, 3.27, 0.90, 3.84, -0.92)
-    on_topic_from: float = 0.28
+    confidence_weights: tuple[float, float, float, float, float] = (-0.23, 2.02, 1.23, 1.56, -1.22)
+    on_topic_margin: float = 0.03
     confidence_slope: float = 12.0
     min_confidence: float = 0.5
     highlight_margin: float = 0.06
@@ -86,6 +90,8 @@ class Retriever:
         self.store = store
         self.embedder = embedder
         self.settings = settings or RetrievalSettings()
+        self._background: float | None = None
+        self._background_lock = threading.Lock()
 
     @property
     def documents(self) -> tuple[DocumentInfo, ...]:
@@ -93,6 +99,20 @@ class Retriever:
 
     def answer(self, question: str, top_k: int | None = None) -> Answer:
         return self.answer_many([question], top_k)[0]
+
+    def background(self) -> float:
+        """This index's off-topic level (see ``index.background``), measured on first use."""
+        with self._background_lock:
+            if self._background is None:
+                probes = [fold(p) for p in OFF_TOPIC_PROBES]
+                levels = []
+                for probe, vector in zip(probes, probe_vectors(self.embedder, probes), strict=True):
+                    found = self.store.candidates(probe, vector, self.settings.candidates)
+                    ranked = self._rank(found, vector, question_type(probe))
+                    levels.append(ranked[0].relevance if ranked else 0.0)
+                self._background = background_level(levels)
+                log.debug("off-topic level of this index: %.3f", self._background)
+            return self._background
 
     def answer_many(self, questions: Sequence[str], top_k: int | None = None) -> list[Answer]:
         """Answer several questions with one batched embedding call (raises QuestionError
@@ -115,7 +135,10 @@ class Retriever:
             return Answer(question, True, 0.0, "", ())
         chosen = _diverse(ranked, found.chunks, top_k)
         highlights, evidence = self._pick(found, chosen[0], qvec, qterms, kind)
-        evidence = judge(replace(evidence, unknown=terms.unknown_share(query)), self.settings)
+        evidence = replace(
+            evidence, unknown=terms.unknown_share(query), background=self.background()
+        )
+        evidence = judge(evidence, self.settings)
         confidence = min(evidence.on_topic, evidence.answered)
         abstained = confidence < self.settings.min_confidence
         total = sum(self.settings.weights) or 1.0
@@ -233,13 +256,16 @@ class Retriever:
 
 
 def judge(evidence: Evidence, settings: RetrievalSettings) -> Evidence:
-    """Fill in the two confidences: on topic (relevance against ``on_topic_from``) and
-    answered (a logistic regression over the evidence, see ``RetrievalSettings``). The
-    answer's confidence is the smaller; below ``min_confidence`` the engine refuses."""
+    """Fill in the two confidences: on topic (how far relevance rises above the index's
+    off-topic level, against ``on_topic_margin``) and answered (a logistic regression over
+    the evidence, see ``RetrievalSettings``). The answer's confidence is the smaller; below
+    ``min_confidence`` the engine refuses."""
     bias, *weights = settings.confidence_weights
-    x = (evidence.relevance, evidence.sentence, math.sqrt(evidence.support), evidence.unknown)
+    above = evidence.relevance - evidence.background
+    x = (above, evidence.sentence - evidence.background, math.sqrt(evidence.support),
+         evidence.unknown)  # fmt: skip
     z = bias + sum(w * v for w, v in zip(weights, x, strict=True))
-    topic = settings.confidence_slope * (evidence.relevance - settings.on_topic_from)
+    topic = settings.confidence_slope * (above - settings.on_topic_margin)
     return replace(evidence, on_topic=_logistic(topic), answered=_logistic(z))
 
 

@@ -116,6 +116,21 @@ def test_answer_shape(article_engine: Engine) -> None:
             assert all(best.text[s:e].strip() in answer.text for s, e in best.highlights)
 
 
+def test_each_index_measures_its_own_off_topic_level(
+    article_engine: Engine, debian_engine: Engine
+) -> None:
+    """Questions about other things reach a higher relevance in 17 FAQ pages than in one
+    article; the level is measured once per index and every answer is judged against it."""
+    article, debian = article_engine.retriever, debian_engine.retriever
+    levels = article.background(), debian.background()
+    print(f"\noff-topic levels: article {levels[0]:.3f}, Debian FAQ {levels[1]:.3f}")
+    assert 0.1 < levels[0] < levels[1] < 0.5
+    assert article.background() is levels[0]  # measured once
+    answer = debian.answer("How do I bake sourdough bread at home?")
+    assert answer.evidence is not None and answer.evidence.background == levels[1]
+    assert answer.abstained and "off-topic level here" in answer.evidence.explain()
+
+
 @pytest.mark.parametrize(
     ("question", "expected"),
     [

@@ -27,14 +27,16 @@ CASES = Path(__file__).resolve().parent / "data" / "docutils_eval.jsonl"
 # Measured when the set was added (83 answerable, 14 unanswerable, 9 off-topic): top-1 57.8%,
 # top-3 79.5%, answer sentence 44.6%, 0 false refusals, 0 of 14 unanswerable and 5 of 9
 # off-topic refused; since the heading-match ranking and whole-thought quotes: top-1 60.2%,
-# top-3 80.7%, answer sentence 49.4%, refusals unchanged. Refusal does not carry over to
-# this corpus yet, so those two floors are the measured counts, not "all refused".
+# top-3 80.7%, answer sentence 49.4%, refusals unchanged; since relevance is measured
+# against each index's off-topic level (index/background.py): 7 of 9 off-topic refused.
+# Refusal does not fully carry over to this corpus yet, so those two floors are the
+# measured counts, not "all refused".
 TOP1 = 0.57
 TOP3 = 0.77
 SENTENCE = 0.46
 MOST_FALSE_REFUSALS = 2
 LEAST_UNANSWERABLE_REFUSED = 0
-LEAST_OFFTOPIC_REFUSED = 5
+LEAST_OFFTOPIC_REFUSED = 7
 
 
 @pytest.fixture(scope="module")

@@ -110,15 +110,19 @@ def test_quotes_are_whole_thoughts(
     assert _pick_sentences(np.array(scores), 0.06, texts, restates) == picked
 
 
-def evidence(relevance: float, support: float = 1.0, unknown: float = 0.0) -> Evidence:
-    return Evidence(relevance, relevance, support, unknown, None, True)
+def evidence(
+    relevance: float, support: float = 1.0, unknown: float = 0.0, background: float = 0.25
+) -> Evidence:
+    return Evidence(relevance, relevance, support, unknown, None, True, background)
 
 
 @pytest.mark.parametrize(
     ("ev", "refused"),
     [
         (evidence(0.10), True),  # off topic
-        (evidence(0.25), True),  # below the on-topic point
+        (evidence(0.25), True),  # no more relevant than questions about other things
+        (evidence(0.34, background=0.36), True),  # ... in a large manual: the level is higher
+        (evidence(0.34, background=0.20), False),  # ... in a short article: lower
         (evidence(0.80), False),  # close and fully supported
         (evidence(0.45, support=0.0, unknown=1.0), True),  # on topic, nothing asked is there
         (evidence(0.60, support=0.5), False),
