@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from index.embedding import Embedder
 
 BACKGROUND_QUANTILE = 0.9
+PROBE_BATCH = 8  # no bigger than a bot's batches: onnxruntime keeps its largest buffers
 
 OFF_TOPIC_PROBES: tuple[str, ...] = (
     "How do I bake sourdough bread at home?",
@@ -79,7 +80,7 @@ def probe_vectors(embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
     per embedder: every index of a process shares them."""
     vectors = _probe_vectors.get(embedder)
     if vectors is None:
-        vectors = embedder.encode(texts, batch_size=len(texts))
+        vectors = embedder.encode(texts, batch_size=PROBE_BATCH)
         _probe_vectors[embedder] = vectors
     return vectors
 
