@@ -185,7 +185,7 @@ class Retriever:
             and title not in fold(texts[0])
         ):
             scores[0] += w_opening * heading
-        restates = (held >= self.settings.restates) & ~(fit if kind else np.zeros_like(fit))
+        restates = (held >= self.settings.restates) & ~fit if kind else np.zeros_like(fit)
         picked = _pick_sentences(scores, self.settings.highlight_margin, texts, restates)
         best = picked[0] if len(picked) == 1 else max(picked, key=lambda i: scores[i])
         evidence = Evidence(

@@ -131,6 +131,18 @@ def test_each_index_measures_its_own_off_topic_level(
     assert answer.abstained and "off-topic level here" in answer.evidence.explain()
 
 
+def test_a_yes_no_question_is_answered_by_the_sentence_that_says_it(
+    article_engine: Engine,
+) -> None:
+    """A sentence holding a yes/no question's words is its answer, quoted alone (for a
+    question asking for a kind of answer, such a sentence only restates it)."""
+    answer = article_engine.answer("Does Russia border North Korea?")
+    assert answer.text == (
+        "Russia shares a border with North Korea, and the two countries have a complex "
+        "history dating back to the Cold War era."
+    )
+
+
 @pytest.mark.parametrize(
     ("question", "expected"),
     [
