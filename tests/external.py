@@ -122,21 +122,26 @@ def read_openapi_spec(path: Path) -> bytes:
 _memo: dict[str, Path | Unavailable] = {}
 
 
+def _remembered(key: str, lookup: Callable[[], Path]) -> Path:
+    """``lookup()``, or the reason it failed, remembered for the rest of the process."""
+    if key not in _memo:
+        try:
+            _memo[key] = lookup()
+        except Unavailable as exc:
+            _memo[key] = exc
+    found = _memo[key]
+    if isinstance(found, Unavailable):
+        raise found
+    return found
+
+
 def debian_faq_dir() -> Path:
     """A folder holding the Debian FAQ's 17 ``*.en.html`` pages (read-only: copy before use).
 
     ``../shared/corpora/debian-faq`` when present, else the pages of Debian's ``debian-faq``
     11.1 package (sha256-pinned), unpacked once into the cache folder. The answer (or the
     reason it cannot be had) is remembered for the rest of the process."""
-    if "debian" not in _memo:
-        try:
-            _memo["debian"] = _debian_faq_dir()
-        except Unavailable as exc:
-            _memo["debian"] = exc
-    found = _memo["debian"]
-    if isinstance(found, Unavailable):
-        raise found
-    return found
+    return _remembered("debian", _debian_faq_dir)
 
 
 def _debian_faq_dir() -> Path:
@@ -190,17 +195,21 @@ def _apt_download(cache: Path, deb: Path) -> None:
             error = error or _run(download, work, APT_DOWNLOAD_TIMEOUT)
         if error:
             raise Unavailable(f"Debian FAQ: cannot fetch {spec} with apt-get: {error}")
-        fetched = work / DEBIAN_FAQ_DEB
-        if not fetched.is_file():
-            raise Unavailable(f"Debian FAQ: `apt-get download {spec}` left no {fetched.name}")
-        digest = sha256_bytes(fetched.read_bytes())
-        if digest != DEBIAN_FAQ_DEB_SHA256:
-            raise Unavailable(
-                f"Debian FAQ: {fetched.name} has sha256 {digest}, not {DEBIAN_FAQ_DEB_SHA256}"
-            )
-        os.replace(fetched, deb)
+        _accept(work / DEBIAN_FAQ_DEB, deb, DEBIAN_FAQ_DEB_SHA256,
+                f"Debian FAQ: `apt-get download {spec}`")  # fmt: skip
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _accept(fetched: Path, dest: Path, sha256: str, how: str) -> None:
+    """Move the downloaded ``fetched`` to ``dest`` if it has the pinned ``sha256``; else
+    Unavailable, saying ``how`` it was fetched."""
+    if not fetched.is_file():
+        raise Unavailable(f"{how} left no {fetched.name}")
+    digest = sha256_bytes(fetched.read_bytes())
+    if digest != sha256:
+        raise Unavailable(f"{how}: {fetched.name} has sha256 {digest}, not {sha256}")
+    os.replace(fetched, dest)
 
 
 def _run(cmd: list[str], cwd: Path, timeout: float) -> str:
@@ -315,15 +324,7 @@ def docutils_docs_dir() -> Path:
     ``FAQ.rst`` and the 12 ``docs/user/*.rst`` files (:data:`DOCUTILS_DOCS`), taken from PyPI's
     sdist (sha256-pinned) and unpacked once into the cache folder. The answer (or the reason it
     cannot be had) is remembered for the rest of the process."""
-    if "docutils" not in _memo:
-        try:
-            _memo["docutils"] = _docutils_docs_dir()
-        except Unavailable as exc:
-            _memo["docutils"] = exc
-    found = _memo["docutils"]
-    if isinstance(found, Unavailable):
-        raise found
-    return found
+    return _remembered("docutils", _docutils_docs_dir)
 
 
 def _docutils_docs_dir() -> Path:
@@ -368,15 +369,8 @@ def _pip_download(cache: Path, sdist: Path) -> None:
                 f"docutils docs: cannot fetch the {spec} sdist with pip ({error}), "
                 f"and no {DOCUTILS_SDIST} with the pinned sha256 in {cache}"
             )
-        fetched = work / DOCUTILS_SDIST
-        if not fetched.is_file():
-            raise Unavailable(f"docutils docs: `pip download {spec}` left no {fetched.name}")
-        digest = sha256_bytes(fetched.read_bytes())
-        if digest != DOCUTILS_SDIST_SHA256:
-            raise Unavailable(
-                f"docutils docs: {fetched.name} has sha256 {digest}, not {DOCUTILS_SDIST_SHA256}"
-            )
-        os.replace(fetched, sdist)
+        _accept(work / DOCUTILS_SDIST, sdist, DOCUTILS_SDIST_SHA256,
+                f"docutils docs: `pip download {spec}`")  # fmt: skip
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
