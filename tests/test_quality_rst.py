@@ -29,13 +29,13 @@ CASES = Path(__file__).resolve().parent / "data" / "docutils_eval.jsonl"
 # off-topic refused; since the heading-match ranking and whole-thought quotes: top-1 60.2%,
 # top-3 80.7%, answer sentence 49.4%, refusals unchanged; since relevance is measured
 # against each index's off-topic level (index/background.py): 7 of 9 off-topic refused.
-# Refusal does not fully carry over to this corpus yet, so those two floors are the
-# measured counts, not "all refused".
+# Refusal does not fully carry over to this corpus yet: the off-topic floor is the measured
+# count, not "all refused", and no on-topic unanswerable question is refused (printed in
+# the summary; no floor to assert).
 TOP1 = 0.57
 TOP3 = 0.77
 SENTENCE = 0.46
 MOST_FALSE_REFUSALS = 2
-LEAST_UNANSWERABLE_REFUSED = 0
 LEAST_OFFTOPIC_REFUSED = 7
 
 
@@ -69,9 +69,7 @@ def test_docutils_held_out_set(rst_engine: Engine) -> None:
         else:
             cause = "right passage, wrong sentence"
         print(f"  miss ({cause}): {r.case.question}")
-    unanswerable = sum(r.answer.abstained for r in report.unanswerable)
     offtopic = sum(r.answer.abstained for r in report.offtopic)
     assert report.top1 >= TOP1 and report.top3 >= TOP3 and report.sentence >= SENTENCE
     assert report.false_abstain_count <= MOST_FALSE_REFUSALS
-    assert unanswerable >= LEAST_UNANSWERABLE_REFUSED
     assert offtopic >= LEAST_OFFTOPIC_REFUSED
