@@ -185,7 +185,9 @@ class Retriever:
             and title not in fold(texts[0])
         ):
             scores[0] += w_opening * heading
-        restates = (held >= self.settings.restates) & ~fit if kind else np.zeros_like(fit)
+        restates = [False] * len(texts)  # a question of no particular kind is answered by
+        if kind:  # ... a sentence holding its words; one asking for a kind is only restated
+            restates = ((held >= self.settings.restates) & ~fit).tolist()
         picked = _pick_sentences(scores, self.settings.highlight_margin, texts, restates)
         best = picked[0] if len(picked) == 1 else max(picked, key=lambda i: scores[i])
         evidence = Evidence(
