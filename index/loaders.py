@@ -134,8 +134,11 @@ _MD_ATX_CLOSE = re.compile(r"(?:^|[ \t]+)#+$")
 _MD_SETEXT = re.compile(r" {0,3}(=+|-+)[ \t]*")
 _MD_RULE = re.compile(r" {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*")
 _MD_LINK_DEFINITION = re.compile(r" {0,3}\[[^\]]+\]:[ \t]*\S+.*")  # [label]: url "title"
+# Each line is a key (starts with a letter or digit), a list item, comment or continuation
+# (starts with "-", "#" or a blank) or empty: the first character picks the one way it can
+# match, so a long page that only looks like front matter fails in linear time.
 _FRONT_MATTER = re.compile(
-    r"(?:---|\+\+\+)[ \t]*\n(?:[\w-]+[ \t]*[:=][^\n]*\n|[ \t#-][^\n]*\n|\n)*?"
+    r"(?:---|\+\+\+)[ \t]*\n(?:\w[\w-]*[ \t]*[:=][^\n]*\n|[ \t#-][^\n]*\n|\n)*?"
     r"(?:---|\+\+\+|\.\.\.)[ \t]*(?:\n|$)"
 )
 

@@ -225,6 +225,14 @@ MARKDOWN_NOT_CONTENT = [
 ]  # fmt: skip
 
 
+def test_a_rule_over_a_long_list_of_notes_is_not_front_matter(tmp_path: Path) -> None:
+    """Lines that could each be read two ways made the front-matter pattern backtrack
+    exponentially (22 lines took a second; this page would never have loaded)."""
+    source = "---\n" + "- Note: read the manual first.\n" * 60 + "The end.\n"
+    doc = load(tmp_path, "notes.md", source)
+    assert len(doc.blocks) == 1 and doc.blocks[0].text.count("- Note:") == 60
+
+
 @pytest.mark.parametrize(("source", "blocks"), MARKDOWN_NOT_CONTENT)
 def test_markdown_leaves_out_what_is_not_content(
     tmp_path: Path, source: str, blocks: list[str]
