@@ -493,6 +493,20 @@ def exact_top(vectors: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
     return best_i
 
 
+def hnsw_index(conn: Any, table: str) -> None:
+    """An HNSW cosine index on ``table``'s embedding column, built as the store builds its own."""
+    from psycopg import sql
+
+    from index.pg_versions import HNSW_EF_CONSTRUCTION, HNSW_M
+
+    conn.execute(
+        sql.SQL(
+            "CREATE INDEX ON {} USING hnsw (embedding vector_cosine_ops) "
+            "WITH (m = {}, ef_construction = {})"
+        ).format(sql.Identifier(table), sql.Literal(HNSW_M), sql.Literal(HNSW_EF_CONSTRUCTION))
+    )
+
+
 def recall(
     url: str, version: str, vectors: np.ndarray, qvecs: np.ndarray, real: int
 ) -> dict[str, Any]:
@@ -505,7 +519,6 @@ def recall(
 
     from index.pg import connect
     from index.pg_store import table_name
-    from index.pg_versions import HNSW_EF_CONSTRUCTION, HNSW_M
 
     began = time.perf_counter()
     exact = exact_top(vectors, qvecs, 30)
@@ -531,12 +544,7 @@ def recall(
                 table, sql.Literal(real)
             )
         )
-        conn.execute(
-            sql.SQL(
-                "CREATE INDEX ON bench_real USING hnsw (embedding vector_cosine_ops) "
-                "WITH (m = {}, ef_construction = {})"
-            ).format(sql.Literal(HNSW_M), sql.Literal(HNSW_EF_CONSTRUCTION))
-        )
+        hnsw_index(conn, "bench_real")
         out["real_hnsw_s"] = time.perf_counter() - began
         for name, target, truths in (
             ("", table, exact),
@@ -660,7 +668,6 @@ def control(base: Base, n: int) -> dict[str, Any]:
 
     from index.embedding import Embedder
     from index.pg import connect
-    from index.pg_versions import HNSW_EF_CONSTRUCTION, HNSW_M
 
     vectors = mixtures(base, n)
     qs = questions()
@@ -680,12 +687,7 @@ def control(base: Base, n: int) -> dict[str, Any]:
                     copy.write_row((i, v))
             out["copy_s"] = time.perf_counter() - began
             began = time.perf_counter()
-            conn.execute(
-                sql.SQL(
-                    "CREATE INDEX ON mix USING hnsw (embedding vector_cosine_ops) "
-                    "WITH (m = {}, ef_construction = {})"
-                ).format(sql.Literal(HNSW_M), sql.Literal(HNSW_EF_CONSTRUCTION))
-            )
+            hnsw_index(conn, "mix")
             out["hnsw_s"] = time.perf_counter() - began
             for ef in (40, 100, 200):
                 conn.execute(sql.SQL("SET hnsw.ef_search = {}").format(sql.Literal(ef)))
