@@ -100,6 +100,8 @@ class OnnxBackend:
         except Exception as exc:  # a missing file, bad JSON fields, a protobuf ORT cannot parse
             raise ModelLoadError(f"{exc.__class__.__name__}: {exc}") from exc
         self._table = WordTable.open(folder, self.meta.get("word_embeddings"))
+        if (self._table is None) == ("inputs_embeds" in self._inputs):
+            raise ModelLoadError("the graph's inputs and the word-embedding table disagree")
         graph_inputs = {i.name for i in self._session.get_inputs()}
         if graph_inputs != set(self._inputs):
             raise ModelLoadError(f"graph inputs {sorted(graph_inputs)} != {self._inputs}")
@@ -132,8 +134,7 @@ class OnnxBackend:
         return normalize(pool(hidden, mask, self.pooling))
 
     def _rows(self, ids: np.ndarray) -> np.ndarray:
-        if self._table is None:
-            raise ModelLoadError("the graph takes word embeddings but the export has no table")
+        assert self._table is not None  # checked at load: the graph takes rows only with one
         return self._table.rows(ids)
 
 

@@ -24,7 +24,7 @@ from index.engine import Engine, EngineConfig
 from index.errors import ModelLoadError
 from index.loaders import load_documents
 from index.onnx_probes import PROBES
-from index.onnx_runtime import MODEL_FILE, WordTable, pool
+from index.onnx_runtime import MODEL_FILE, OnnxBackend, WordTable, pool
 from index.onnx_spec import FileDigests, model_folder, model_key, read_spec
 
 REPO = Path(__file__).resolve().parent.parent
@@ -114,6 +114,16 @@ def test_the_word_embedding_table_is_read_from_a_file_not_held_in_the_graph(
     assert (folder / table["file"]).stat().st_size == 30522 * 384 * 4
     graph = onnx.load(str(folder / MODEL_FILE), load_external_data=False).graph
     assert all(30522 not in init.dims for init in graph.initializer)
+
+
+def test_an_export_whose_graph_and_table_disagree_does_not_load(
+    embedder: Embedder, tmp_path: Path
+) -> None:
+    folder = _copy_export(embedder, tmp_path)
+    meta = json.loads((folder / "export.json").read_text())
+    (folder / "export.json").write_text(json.dumps(meta | {"word_embeddings": None}))
+    with pytest.raises(ModelLoadError, match="word-embedding table disagree"):
+        OnnxBackend(folder)
 
 
 @pytest.mark.parametrize(
