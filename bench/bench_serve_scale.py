@@ -49,6 +49,7 @@ def base_index(work: Path) -> Path:
 
 
 def make_index(base: Path, target: Path, passages: int) -> None:
+    from index.late import TokenVectors
     from index.store import (
         IndexData,
         build_faiss,
@@ -84,10 +85,13 @@ def make_index(base: Path, target: Path, passages: int) -> None:
     vectors = noisy(source.chunk_vectors, passages)
     faiss_index = build_faiss(vectors)
     tables = SearchTables.compute(chunks)
+    dim = source.tokens.codes.shape[1]
+    tokens = TokenVectors.concat([source.tokens] * copies, dim).select(0, passages)
     manifest = dataclasses.replace(
         source.manifest,
         chunk_count=passages,
         sentence_count=int(offsets[-1]),
+        token_count=len(tokens.codes),
         index_type=index_type_name(faiss_index),
     )
     data = IndexData(
@@ -99,6 +103,7 @@ def make_index(base: Path, target: Path, passages: int) -> None:
         compact(noisy(source.heading_vectors, passages)),
         faiss_index,
         tables,
+        tokens,
     )
     write_index(target, data)
     print(

@@ -25,6 +25,7 @@ from index.errors import (
     IndexWriteError,
     SourceDocsError,
 )
+from index.late import TokenVectors
 from index.loaders import DEFAULT_MAX_BYTES, ONLY_HEADINGS, load_documents
 from index.models import BuildReport, Chunk, DocumentInfo, LoadedDocument, SkippedFile
 from index.normalize import normalize
@@ -113,6 +114,7 @@ class DocVectors:
     chunks: np.ndarray
     sentences: np.ndarray
     headings: np.ndarray
+    tokens: TokenVectors  # one text per chunk
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,6 +310,7 @@ def _assemble(
         stack([v.chunks for v in parts]),
         stack([v.sentences for v in parts]),
         stack([v.headings for v in parts]),
+        TokenVectors.concat([v.tokens for v in parts], dim),
     )
     return _Assembled(tuple(infos), tuple(all_chunks), stacked, now)
 
@@ -332,6 +335,7 @@ def _index_data(
         index_type=index_type_name(faiss_index),
         chunk_count=len(built.chunks),
         sentence_count=int(built.vectors.sentences.shape[0]),
+        token_count=len(built.vectors.tokens.codes),
     )
     return IndexData(
         manifest,
@@ -342,6 +346,7 @@ def _index_data(
         compact(built.vectors.headings),
         faiss_index,
         SearchTables.compute(built.chunks),
+        built.vectors.tokens,
     )
 
 
@@ -370,7 +375,10 @@ def _by_source(data: IndexData | None) -> dict[str, PriorDocument]:
             info,
             data.chunks[rows],
             DocVectors(
-                data.chunk_vectors[rows], data.sentence_vectors[s0:s1], data.heading_vectors[rows]
+                data.chunk_vectors[rows],
+                data.sentence_vectors[s0:s1],
+                data.heading_vectors[rows],
+                data.tokens.select(pos, pos + info.chunks),
             ),
         )
         pos += info.chunks
@@ -380,7 +388,8 @@ def _by_source(data: IndexData | None) -> dict[str, PriorDocument]:
 def _embed(
     embedder: Embedder, work: list[PlannedDocument], progress: Progress | None
 ) -> dict[str, DocVectors]:
-    """Embed every chunk (with its heading path), every distinct sentence and heading."""
+    """Embed every chunk (with its heading path, and its content tokens: ``index.late``),
+    every distinct sentence and heading."""
     docs = [(p.doc, p.chunks or ()) for p in work]
     chunk_texts = [embedding_text(c) for _, chunks in docs for c in chunks]
     sentence_keys: dict[tuple[str, int, int], int] = {}
@@ -405,7 +414,7 @@ def _embed(
 
     if progress:
         progress("embedding", 0, total)
-    chunk_vecs = embedder.encode(chunk_texts, tick)
+    chunk_vecs, chunk_tokens = embedder.encode_tokens(chunk_texts, tick)
     sent_vecs = compact(embedder.encode(sentence_texts, tick))
     head_vecs = compact(
         np.vstack([embedder.encode(headings, tick), np.zeros((1, embedder.dimension))])
@@ -419,6 +428,7 @@ def _embed(
             chunk_vecs[pos : pos + len(chunks)],
             sent_vecs[rows],
             head_vecs[hrows],
+            TokenVectors.quantize(chunk_tokens[pos : pos + len(chunks)], embedder.dimension),
         )
         pos += len(chunks)
     return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -67,3 +68,9 @@ class CombinedStore:
             lead=np.concatenate([a.lead, b.lead]),
             lexical=np.concatenate([a.lexical, b.lexical]),
         )
+
+    def token_vectors(self, ids: Sequence[int]) -> list[np.ndarray]:
+        cut = self.first.size
+        first = self.first.token_vectors([i for i in ids if i < cut])
+        second = self.second.token_vectors([i - cut for i in ids if i >= cut])
+        return [first.pop(0) if i < cut else second.pop(0) for i in ids]

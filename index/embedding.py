@@ -17,6 +17,8 @@ from typing import Literal, Protocol
 
 import numpy as np
 
+from index.late import content_mask, unit_rows
+
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -49,6 +51,10 @@ class Backend(Protocol):
     def count_tokens(self, text: str) -> int: ...
 
     def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def embed_tokens(
+        self, texts: Sequence[str]
+    ) -> tuple[np.ndarray, list[list[str]], list[np.ndarray]]: ...
 
 
 class Embedder:
@@ -118,3 +124,27 @@ class Embedder:
             if progress is not None:
                 progress(len(rows))
         return out
+
+    def encode_tokens(
+        self,
+        texts: Sequence[str],
+        progress: Callable[[int], None] | None = None,
+        *,
+        batch_size: int | None = None,
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """``encode``, and each text's content-token vectors (``index.late``): unit-length
+        float32 rows, one per content token the model saw (after truncation)."""
+        size = batch_size or self.batch_size
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        tokens: list[np.ndarray] = [np.zeros((0, self.dimension), np.float32)] * len(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for begin in range(0, len(order), size):
+            rows = order[begin : begin + size]
+            with self._lock:
+                vectors, pieces, states = self._backend.embed_tokens([texts[i] for i in rows])
+            out[rows] = vectors
+            for i, words, hidden in zip(rows, pieces, states, strict=True):
+                tokens[i] = unit_rows(hidden[content_mask(words)])
+            if progress is not None:
+                progress(len(rows))
+        return out, tokens

@@ -36,7 +36,7 @@ from index.errors import (
 )
 from index.models import BuildReport, DocumentInfo
 from index.passages import MemoryStore, PassageStore
-from index.store import IndexData, Manifest, read_index
+from index.store import FORMAT_VERSION, IndexData, Manifest, read_index
 
 if TYPE_CHECKING:  # the database modules (psycopg, pgvector) load only when one is used
     import psycopg
@@ -56,7 +56,8 @@ class BuildOptions:
 
 
 def _same_index(served: Manifest, built: Manifest) -> bool:
-    """Same documents (by content), model and chunker: publishing would change nothing."""
+    """Same documents (by content), model, chunker and format: publishing would change
+    nothing."""
 
     def documents(m: Manifest) -> list[tuple[str, str]]:
         return [(d.source, d.content_hash) for d in m.documents]
@@ -64,6 +65,7 @@ def _same_index(served: Manifest, built: Manifest) -> bool:
     return (
         served.model == built.model
         and served.chunker == built.chunker
+        and served.format_version == built.format_version
         and documents(served) == documents(built)
     )
 
@@ -176,8 +178,12 @@ class KnowledgeBase:
         return None
 
     def _fits(self, manifest: Manifest) -> bool:
-        """Whether an index was built with this model and chunker."""
-        return manifest.model == self.embedder.model_id and manifest.chunker == self._signature()
+        """Whether an index was built with this model and chunker, in this format."""
+        return (
+            manifest.model == self.embedder.model_id
+            and manifest.chunker == self._signature()
+            and manifest.format_version == FORMAT_VERSION
+        )
 
     def reindex(self, *, full: bool = False, progress: Progress | None = None) -> BuildReport:
         if self.pool is not None:

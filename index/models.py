@@ -98,7 +98,8 @@ class Evidence:
     "reason") or None; ``fits``: whether the picked sentence holds one. ``background``: the
     relevance questions about other things reach in these documents (``index.background``).
     ``on_topic`` and ``answered``: the two confidences (see ``RetrievalSettings``) whose
-    minimum is the answer's.
+    minimum is the answer's. ``coverage``: how well the top passage's words, in context,
+    cover the question's (``index.late.maxsim``, 0 to 1).
     """
 
     relevance: float
@@ -110,13 +111,15 @@ class Evidence:
     background: float = 0.0
     on_topic: float = 1.0
     answered: float = 1.0
+    coverage: float = 0.0
 
     def explain(self) -> str:
         kind = f"asks for a {self.answer_type}: {'found' if self.fits else 'none found'}"
         return (
             f"relevance {self.relevance:.2f} (off-topic level here {self.background:.2f}), "
             f"answer sentence {self.sentence:.2f}, "
-            f"question words in the passage {self.support:.0%}, "
+            f"question words in the passage {self.support:.0%} "
+            f"(covered in context {self.coverage:.2f}), "
             f"never in the documents {self.unknown:.0%}; "
             + (kind if self.answer_type else "no particular kind of answer asked for")
             + f"; on topic {self.on_topic:.2f}, answered {self.answered:.2f}"

@@ -62,3 +62,21 @@ class SentenceTransformerBackend:
             show_progress_bar=False,
         )
         return np.asarray(vectors, dtype=np.float32)
+
+    def embed_tokens(
+        self, texts: Sequence[str]
+    ) -> tuple[np.ndarray, list[list[str]], list[np.ndarray]]:
+        """As ``OnnxBackend.embed_tokens``."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32), [], []
+        states = self.model.encode(
+            list(texts),
+            batch_size=max(1, len(texts)),
+            output_value="token_embeddings",
+            convert_to_numpy=False,
+            show_progress_bar=False,
+        )
+        tokens = [self._tokenizer.convert_ids_to_tokens(ids) for ids in self.token_ids(texts)]
+        arrays = [np.asarray(s.float().cpu().numpy(), np.float32)[: len(t)] for s, t in zip(
+            states, tokens, strict=True)]  # fmt: skip
+        return self.embed(texts), tokens, arrays

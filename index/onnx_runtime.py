@@ -120,6 +120,26 @@ class OnnxBackend:
         """L2-normalised float32 sentence vectors of one batch of texts."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        hidden, mask, _ = self._run(texts)
+        return normalize(pool(hidden, mask, self.pooling))
+
+    def embed_tokens(
+        self, texts: Sequence[str]
+    ) -> tuple[np.ndarray, list[list[str]], list[np.ndarray]]:
+        """The sentence vectors of ``embed``, and each text's tokens (special tokens
+        included, padding not) with their contextual states (the pooling's input)."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32), [], []
+        hidden, mask, encodings = self._run(texts)
+        vectors = normalize(pool(hidden, mask, self.pooling))
+        tokens, states = [], []
+        for row, encoding in enumerate(encodings):
+            real = mask[row].astype(bool)
+            tokens.append([t for t, m in zip(encoding.tokens, real, strict=True) if m])
+            states.append(hidden[row][real])
+        return vectors, tokens, states
+
+    def _run(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, list[Any]]:
         encodings = self._tokenizer.encode_batch(list(texts))
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
@@ -130,8 +150,8 @@ class OnnxBackend:
             "token_type_ids": lambda: np.array([e.type_ids for e in encodings], dtype=np.int64),
         }
         feeds = {name: arrays[name]() for name in self._inputs}
-        hidden = self._session.run([self._output], feeds)[0]
-        return normalize(pool(hidden, mask, self.pooling))
+        hidden: np.ndarray = self._session.run([self._output], feeds)[0]
+        return hidden, mask, encodings
 
     def _rows(self, ids: np.ndarray) -> np.ndarray:
         assert self._table is not None  # checked at load: the graph takes rows only with one

@@ -10,11 +10,13 @@ so every store gives the same answers for the same documents. Two stores exist:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
+from index.late import dequantize
 from index.models import Chunk, DocumentInfo
 from index.store import IndexData, VectorFile
 from index.tables import leads
@@ -66,6 +68,11 @@ class PassageStore(Protocol):
         matches of ``query`` (passages with a BM25 score above 0), ids ascending."""
         ...
 
+    def token_vectors(self, ids: Sequence[int]) -> list[np.ndarray]:
+        """The content-token vectors (``index.late``) of passages ``ids``, float32, one
+        matrix per id (only the few passages a question re-ranks are read)."""
+        ...
+
 
 class MemoryStore:
     """An index held in this process: FAISS for dense search, BM25 in memory.
@@ -80,11 +87,16 @@ class MemoryStore:
         self._terms = data.tables.counter()
         self._lead = leads(data.chunks)
         self._files: tuple[VectorFile, VectorFile, VectorFile] | None = None
+        self._token_files: tuple[VectorFile, VectorFile] | None = None
         if data.folder is not None:  # serve rows by pread, not through the memory maps
             self._files = (
                 VectorFile(data.folder / "chunk_vectors.npy"),
                 VectorFile(data.folder / "heading_vectors.npy"),
                 VectorFile(data.folder / "sentence_vectors.npy"),
+            )
+            self._token_files = (
+                VectorFile(data.folder / "token_codes.npy"),
+                VectorFile(data.folder / "token_scales.npy"),
             )
 
     @property
@@ -137,6 +149,17 @@ class MemoryStore:
             lead=self._lead[ids],
             lexical=lexical[ids],
         )
+
+    def token_vectors(self, ids: Sequence[int]) -> list[np.ndarray]:
+        tokens = self.data.tokens
+        if self._token_files is None:
+            return [tokens.of(int(i)) for i in ids]
+        codes, scales = self._token_files
+        out = []
+        for i in ids:
+            lo, hi = int(tokens.offsets[i]), int(tokens.offsets[i + 1])
+            out.append(dequantize(codes.block(lo, hi), scales.block(lo, hi)))
+        return out
 
 
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -31,6 +31,7 @@ from pgvector.psycopg import register_vector
 from psycopg import sql
 
 from index.errors import DatabaseError
+from index.late import from_bytes
 from index.lexical import Tokenizer, query_idf, score_of
 from index.models import DocumentInfo
 from index.passages import Candidates
@@ -189,6 +190,17 @@ class PgStore:
         # binary results: vectors, arrays and bytes arrive without text parsing (half the time)
         rows = self.pool.run(lambda conn: conn.execute(statement, params, binary=True).fetchall())
         return self._candidates(rows, query_idf)
+
+    def token_vectors(self, ids: Sequence[int]) -> list[np.ndarray]:
+        if not len(ids):
+            return []
+        statement = sql.SQL("SELECT id, token_vectors FROM {} WHERE id = ANY(%s)").format(
+            self._table
+        )
+        wanted = [int(i) for i in ids]
+        rows = self.pool.run(lambda conn: conn.execute(statement, [wanted], binary=True).fetchall())
+        found = {int(r[0]): from_bytes(bytes(r[1]), self.manifest.dimension) for r in rows}
+        return [found[i] for i in wanted]
 
     def statement(
         self, query: str, qvec: np.ndarray, k: int

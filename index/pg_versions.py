@@ -33,6 +33,7 @@ from pgvector.psycopg import register_vector
 from psycopg import sql
 
 from index.errors import BuildInProgressError, DatabaseError, IndexNotFoundError
+from index.late import to_bytes
 from index.passages import MemoryStore
 from index.pg import connect, describe, one_line, require_vector
 from index.pg_store import postings_name, table_name
@@ -144,6 +145,7 @@ class PassageRow(NamedTuple):
     lead: bool
     lex_terms: list[str]
     lex_weights: list[float]
+    token_vectors: bytes  # content-token vectors, ``index.late.to_bytes``
 
 
 Term = tuple[str, str, int]
@@ -239,6 +241,10 @@ def passage_rows(store: MemoryStore) -> Iterator[PassageRow]:
             bool(lead[i]),
             list(lex_terms),
             lex_weights.tolist(),
+            to_bytes(
+                data.tokens.codes[data.tokens.offsets[i] : data.tokens.offsets[i + 1]],
+                data.tokens.scales[data.tokens.offsets[i] : data.tokens.offsets[i + 1]],
+            ),
         )
 
 
@@ -322,13 +328,14 @@ def _write_tables(
             id integer PRIMARY KEY, chunk jsonb NOT NULL, embedding vector({}) NOT NULL,
             heading_vector bytea NOT NULL, sentence_vectors bytea NOT NULL,
             chunk_terms text[] NOT NULL, sentence_terms text[] NOT NULL, lead boolean NOT NULL,
-            lex_terms text[] NOT NULL, lex_weights real[] NOT NULL)"""
+            lex_terms text[] NOT NULL, lex_weights real[] NOT NULL,
+            token_vectors bytea NOT NULL)"""
         ).format(table, sql.Literal(manifest.dimension))
     )
     total = manifest.chunk_count
     columns = sql.SQL(
         "COPY {} (id, chunk, embedding, heading_vector, sentence_vectors, chunk_terms, "
-        "sentence_terms, lead, lex_terms, lex_weights) FROM STDIN"
+        "sentence_terms, lead, lex_terms, lex_weights, token_vectors) FROM STDIN"
     ).format(table)
     with conn.cursor() as cur, cur.copy(columns) as copy:
         for i, row in enumerate(rows):

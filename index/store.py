@@ -9,6 +9,9 @@ Layout of ``index_dir``::
         chunk_vectors.npy   float32 [chunks, dim], L2-normalised
         sentence_vectors.npy float16 [sentences, dim]; chunk i owns rows offsets[i]:offsets[i+1]
         heading_vectors.npy float16 [chunks, dim]: each chunk's deepest heading (zeros if none)
+        token_codes.npy     int8 [tokens, dim]: each chunk's content-token vectors (index.late)
+        token_scales.npy    float32 [tokens, 1]: their scales (a vector is codes * scale)
+        token_offsets.npy   int64 [chunks + 1]: chunk i owns token rows offsets[i]:offsets[i+1]
         faiss.index         inner-product index over chunk_vectors (float32)
 
 Sentence and heading vectors only rescore a few candidates, so they are kept as float16 (half
@@ -43,12 +46,13 @@ from index.errors import (
     IndexNotFoundError,
     IndexWriteError,
 )
+from index.late import TokenVectors
 from index.models import Chunk, DocumentInfo
 from index.tables import SearchTables
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 CHUNK_DTYPE = np.float32
 """Chunk vectors (and FAISS's copy of them)."""
 COMPACT_DTYPE = np.float16
@@ -61,6 +65,9 @@ _FILES = (
     "heading_vectors.npy",
     "faiss.index",
     "tables.npz",
+    "token_codes.npy",
+    "token_scales.npy",
+    "token_offsets.npy",
 )
 HNSW_THRESHOLD = 50_000
 HNSW_M = 32
@@ -79,6 +86,7 @@ class Manifest:
     index_type: str
     chunk_count: int
     sentence_count: int
+    token_count: int = 0
     docs_fingerprint: str = ""
     checksums: dict[str, str] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
@@ -90,7 +98,8 @@ class IndexData:
     faiss_index.ntotal``; ``sentence_offsets`` has ``len(chunks) + 1`` entries, starts at 0,
     ends at ``sentence_vectors.shape[0]``, and chunk i has ``len(chunks[i].sentences)`` rows;
     ``heading_vectors`` has one row per chunk; ``chunk_vectors`` are ``CHUNK_DTYPE``,
-    ``sentence_vectors`` and ``heading_vectors`` ``COMPACT_DTYPE`` (see :func:`compact`)."""
+    ``sentence_vectors`` and ``heading_vectors`` ``COMPACT_DTYPE`` (see :func:`compact`);
+    ``tokens`` holds one text per chunk (see ``index.late.TokenVectors``)."""
 
     manifest: Manifest
     chunks: tuple[Chunk, ...]
@@ -100,6 +109,7 @@ class IndexData:
     heading_vectors: np.ndarray
     faiss_index: Any
     tables: SearchTables
+    tokens: TokenVectors
     folder: Path | None = None
     """The version folder the vectors were read from (None: built in memory)."""
 
@@ -174,6 +184,9 @@ def _write_index(index_dir: Path, data: IndexData) -> Path:
         np.save(tmp / "heading_vectors.npy", compact(data.heading_vectors))
         faiss.write_index(data.faiss_index, str(tmp / "faiss.index"))
         data.tables.save(tmp / "tables.npz")
+        np.save(tmp / "token_codes.npy", np.asarray(data.tokens.codes, np.int8))
+        np.save(tmp / "token_scales.npy", np.asarray(data.tokens.scales, np.float32))
+        np.save(tmp / "token_offsets.npy", np.asarray(data.tokens.offsets, np.int64))
         checksums = {name: _sha256(tmp / name) for name in _FILES}
         manifest = asdict(data.manifest) | {"checksums": checksums}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
@@ -228,6 +241,11 @@ def read_index(
         heading_vectors = _mapped(version / "heading_vectors.npy")
         faiss_index = faiss.read_index(str(version / "faiss.index"))
         tables = SearchTables.load(version / "tables.npz")
+        tokens = TokenVectors(
+            _mapped(version / "token_codes.npy"),
+            _mapped(version / "token_scales.npy"),
+            np.load(version / "token_offsets.npy", allow_pickle=False),
+        )
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise IndexCorruptError(f"cannot read the index in {version}: {exc}") from exc
     offsets = sentence_offsets(chunks)
@@ -241,6 +259,13 @@ def read_index(
         and sentence_vectors.dtype == heading_vectors.dtype == COMPACT_DTYPE
         and tables.passages == len(chunks)
         and len(tables.sentence_terms) == sentence_vectors.shape[0]
+        and tokens.codes.dtype == np.int8
+        and tokens.codes.shape == (manifest.token_count, manifest.dimension)
+        and tokens.scales.shape == (manifest.token_count, 1)
+        and tokens.offsets.shape == (len(chunks) + 1,)
+        and tokens.offsets[0] == 0
+        and tokens.offsets[-1] == manifest.token_count
+        and bool(np.all(np.diff(tokens.offsets) >= 0))
     )
     if not consistent:
         raise IndexCorruptError(f"the index in {version} is inconsistent")
@@ -255,6 +280,7 @@ def read_index(
         heading_vectors,
         faiss_index,
         tables,
+        tokens,
         version,
     )
 

@@ -273,14 +273,15 @@ async def test_docs_list_pages_with_buttons_and_sources_is_the_same_list(
 # -- live progress ------------------------------------------------------------------------------
 def slow_embedding(engine: Engine, monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
     """Make every embedding batch of a build take ``seconds`` (questions are not slowed)."""
-    real = engine.embedder.encode
+    for name in ("encode", "encode_tokens"):  # sentences and headings; chunks and questions
+        real = getattr(engine.embedder, name)
 
-    def encode(texts: Any, progress: Any = None, **kwargs: Any) -> Any:
-        if progress is not None:
-            time.sleep(seconds)
-        return real(texts, progress, **kwargs)
+        def slowed(texts: Any, progress: Any = None, *, real: Any = real, **kwargs: Any) -> Any:
+            if progress is not None:
+                time.sleep(seconds)
+            return real(texts, progress, **kwargs)
 
-    monkeypatch.setattr(engine.embedder, "encode", encode)
+        monkeypatch.setattr(engine.embedder, name, slowed)
 
 
 def progress_edits(fake: FakeDiscord, iid: int) -> list[Any]:

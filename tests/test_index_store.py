@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from index.builder import build_index, build_lock
-from index.chunking import ChunkerSettings
+from index.chunking import ChunkerSettings, embedding_text
 from index.embedding import Embedder
 from index.engine import Engine, EngineConfig
 from index.errors import (
@@ -24,7 +24,7 @@ from index.errors import (
     SourceDocsError,
 )
 from index.passages import MemoryStore
-from index.store import VectorFile, build_faiss, current_version, read_index
+from index.store import FORMAT_VERSION, VectorFile, build_faiss, current_version, read_index
 
 CHUNKER = ChunkerSettings()
 
@@ -70,7 +70,7 @@ def test_round_trip(docs_dir: Path, tmp_path: Path, embedder: Embedder) -> None:
     )
 
 
-@pytest.mark.parametrize("older", [1, 2])
+@pytest.mark.parametrize("older", [1, 2, 3])
 def test_an_older_format_is_rebuilt_with_a_clear_message(
     older: int,
     docs_dir: Path,
@@ -83,9 +83,8 @@ def test_an_older_format_is_rebuilt_with_a_clear_message(
     manifest = current_version(ix) / "manifest.json"
     raw = json.loads(manifest.read_text())
     manifest.write_text(json.dumps(raw | {"format_version": older}))
-    with pytest.raises(
-        IndexMismatchError, match=rf"has format {older} .* reads format 3 and rebuilds"
-    ):
+    message = rf"has format {older} .* reads format {FORMAT_VERSION} and rebuilds"
+    with pytest.raises(IndexMismatchError, match=message):
         read_index(ix)
     report = Engine(EngineConfig(docs_dir, ix), embedder).open()
     assert report is not None and report.full_rebuild
@@ -128,6 +127,9 @@ def test_incremental_reindex(docs_dir: Path, tmp_path: Path, embedder: Embedder)
     # reused vectors are the same as freshly computed ones
     fresh, _ = _build(docs_dir, tmp_path / "fresh", embedder)
     np.testing.assert_allclose(data.chunk_vectors, fresh.chunk_vectors, atol=1e-5)
+    np.testing.assert_array_equal(data.tokens.offsets, fresh.tokens.offsets)
+    for i in range(len(data.chunks)):
+        np.testing.assert_allclose(data.tokens.of(i), fresh.tokens.of(i), atol=0.02)
 
 
 def test_progress_reports_files_read_documents_chunked_and_texts_embedded(
@@ -410,3 +412,26 @@ def test_served_rows_are_read_from_the_files_exactly(
     np.testing.assert_array_equal(from_files.chunk_vectors, in_memory.chunk_vectors)
     for a, b in zip(from_files.sentence_vectors, in_memory.sentence_vectors, strict=True):
         np.testing.assert_array_equal(a, b)
+    ids = [len(built.chunks) - 1, 0, 2]
+    for a, b in zip(
+        MemoryStore(loaded).token_vectors(ids), MemoryStore(built).token_vectors(ids), strict=True
+    ):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_each_chunk_holds_the_content_tokens_of_its_text(
+    docs_dir: Path, tmp_path: Path, embedder: Embedder
+) -> None:
+    """Token rows line up with chunks: chunk i's rows are its embedded text's content
+    tokens (as many as the model saw), unit length within the quantization's error."""
+    _build(docs_dir, tmp_path / "ix", embedder)
+    loaded = read_index(tmp_path / "ix")
+    tokens = loaded.tokens
+    assert tokens.texts == len(loaded.chunks) == loaded.manifest.chunk_count
+    assert tokens.offsets[-1] == len(tokens.codes) == loaded.manifest.token_count
+    _, fresh = embedder.encode_tokens([embedding_text(c) for c in loaded.chunks[:3]])
+    for i, want in enumerate(fresh):
+        got = tokens.of(i)
+        assert got.shape == want.shape and len(got) > 0
+        np.testing.assert_allclose(got, want, atol=float(tokens.scales.max()))
+        np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=0.02)

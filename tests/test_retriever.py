@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from index.answer_types import fits, question_type
+from index.late import TokenVectors
 from index.models import Chunk, Evidence
 from index.passages import MemoryStore, top_k
 from index.retriever import (
@@ -204,6 +205,16 @@ class FakeEmbedder:
         out = np.ones((len(texts), DIM), dtype=np.float32)
         return out / np.linalg.norm(out, axis=1, keepdims=True)
 
+    def encode_tokens(
+        self,
+        texts: Sequence[str],
+        progress: Callable[[int], None] | None = None,
+        *,
+        batch_size: int | None = None,
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        vectors = self.encode(texts, progress, batch_size=batch_size)
+        return vectors, [v[None, :] for v in vectors]
+
 
 def test_empty_index_refuses_without_passages() -> None:
     empty = np.zeros((0, DIM), np.float32)
@@ -217,6 +228,7 @@ def test_empty_index_refuses_without_passages() -> None:
         empty,
         build_faiss(empty),
         SearchTables.compute(()),
+        TokenVectors.empty(DIM),
     )
     answer = Retriever(MemoryStore(data), FakeEmbedder()).answer("Anything there?")  # type: ignore[arg-type]
     assert answer.abstained and answer.passages == () and answer.text == ""
