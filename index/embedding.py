@@ -131,9 +131,11 @@ class Embedder:
         progress: Callable[[int], None] | None = None,
         *,
         batch_size: int | None = None,
+        keep: frozenset[str] = frozenset(),
     ) -> tuple[np.ndarray, list[np.ndarray]]:
         """``encode``, and each text's content-token vectors (``index.late``): unit-length
-        float32 rows, one per content token the model saw (after truncation)."""
+        float32 rows, one per content token the model saw (after truncation), the stop
+        words in ``keep`` counted as content."""
         size = batch_size or self.batch_size
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         tokens: list[np.ndarray] = [np.zeros((0, self.dimension), np.float32)] * len(texts)
@@ -144,7 +146,7 @@ class Embedder:
                 vectors, pieces, states = self._backend.embed_tokens([texts[i] for i in rows])
             out[rows] = vectors
             for i, words, hidden in zip(rows, pieces, states, strict=True):
-                tokens[i] = unit_rows(hidden[content_mask(words)])
+                tokens[i] = unit_rows(hidden[content_mask(words, keep)])
             if progress is not None:
                 progress(len(rows))
         return out, tokens

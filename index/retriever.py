@@ -15,7 +15,7 @@ from index.answer_types import AnswerType, fits, question_type
 from index.background import OFF_TOPIC_PROBES, background_level, probe_vectors
 from index.embedding import Embedder
 from index.errors import QuestionError
-from index.late import maxsim
+from index.late import QUESTION_WORDS, maxsim
 from index.models import Answer, Chunk, DocumentInfo, Evidence, Passage
 from index.normalize import fold
 from index.passages import Candidates, PassageStore
@@ -61,7 +61,7 @@ class RetrievalSettings:
     sentence_weights: tuple[float, float, float] = (0.2, 0.1, 0.5)
     restates: float = 0.9
     confidence_weights: tuple[float, float, float, float, float, float] = (
-        -2.73, 4.71, 0.58, 2.61, -0.04, 2.51
+        -2.84, 4.69, 0.58, 2.8, 0.04, 2.5
     )  # fmt: skip
     on_topic_margin: float = 0.03
     confidence_slope: float = 12.0
@@ -132,7 +132,7 @@ class Retriever:
         if not cleaned:
             return []
         vectors, tokens = self.embedder.encode_tokens(
-            [fold(q) for q in cleaned], batch_size=len(cleaned)
+            [fold(q) for q in cleaned], batch_size=len(cleaned), keep=QUESTION_WORDS
         )
         k = self.settings.top_k if top_k is None else max(1, top_k)
         return [self._answer(q, v, t, k) for q, v, t in zip(cleaned, vectors, tokens, strict=True)]

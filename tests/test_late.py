@@ -10,6 +10,7 @@ from hypothesis.extra import numpy as hnp
 
 from index.embedding import Embedder
 from index.late import (
+    QUESTION_WORDS,
     TokenVectors,
     content_mask,
     from_bytes,
@@ -27,6 +28,7 @@ DIM = 8
         (["[CLS]", "why", "did", "the", "summit", "fail", "?", "[SEP]"], ["summit", "fail"]),
         (["[CLS]", "nf", "##tables", "firewall", "[SEP]"], ["nf", "##tables", "firewall"]),
         (["[CLS]", "what", "is", "it", "[SEP]", "[PAD]"], []),
+        (["[CLS]", "whose", "is", "this", "[SEP]"], []),
         (["2019", "-", "v0", "##.", "##9", "html5"], ["2019", "v0", "##9", "html5"]),
         ([], []),
     ],
@@ -110,3 +112,10 @@ def test_coverage_prefers_the_passage_that_says_it_in_other_words(embedder: Embe
     question, answer, other = tokens
     assert maxsim(question, answer) > maxsim(question, other)
     assert all(np.allclose(np.linalg.norm(t, axis=1), 1.0, atol=1e-5) for t in tokens)
+
+
+def test_a_question_keeps_its_question_words() -> None:
+    tokens = ["[CLS]", "where", "is", "the", "meeting", "held", "?", "[SEP]"]
+    assert content_mask(tokens).tolist() == [False, False, False, False, True, True, False, False]
+    kept = content_mask(tokens, QUESTION_WORDS)
+    assert [t for t, k in zip(tokens, kept, strict=True) if k] == ["where", "meeting", "held"]

@@ -211,6 +211,7 @@ class FakeEmbedder:
         progress: Callable[[int], None] | None = None,
         *,
         batch_size: int | None = None,
+        keep: frozenset[str] = frozenset(),
     ) -> tuple[np.ndarray, list[np.ndarray]]:
         vectors = self.encode(texts, progress, batch_size=batch_size)
         return vectors, [v[None, :] for v in vectors]
