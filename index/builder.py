@@ -29,6 +29,7 @@ from index.late import TokenVectors
 from index.loaders import DEFAULT_MAX_BYTES, ONLY_HEADINGS, load_documents
 from index.models import BuildReport, Chunk, DocumentInfo, LoadedDocument, SkippedFile
 from index.normalize import normalize
+from index.sentences import mended
 from index.store import (
     CHUNK_DTYPE,
     HNSW_THRESHOLD,
@@ -400,7 +401,7 @@ def _embed(
                 key = (doc.source, s, e)
                 if key not in sentence_keys:
                     sentence_keys[key] = len(sentence_texts)
-                    sentence_texts.append(chunk.text[s - chunk.start : e - chunk.start])
+                    sentence_texts.append(mended(chunk.text[s - chunk.start : e - chunk.start]))
     headings = sorted({c.heading[-1] for _, chunks in docs for c in chunks if c.heading})
     heading_row = {h: i for i, h in enumerate(headings)}
     total = len(chunk_texts) + len(sentence_texts) + len(headings)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from index.errors import ConfigError
 from index.models import Chunk, LoadedDocument
 from index.normalize import Normalized, normalize
-from index.sentences import common_words, split_sentences
+from index.sentences import common_words, mended, split_sentences
 
 TokenCounter = Callable[[str], int]
 MIN_CHUNK_TOKENS = 16
@@ -74,10 +74,21 @@ def approx_token_count(text: str) -> int:
 
 
 def embedding_text(chunk: Chunk) -> str:
-    """The text embedded for ``chunk``: heading path, a newline, then the chunk text."""
-    return (
-        HEADING_SEPARATOR.join(chunk.heading) + "\n" + chunk.text if chunk.heading else chunk.text
-    )
+    """The text embedded for ``chunk``: heading path, a newline, then the chunk text with
+    each sentence ``mended`` (no full stop inside a sentence)."""
+    text = mended_text(chunk)
+    return HEADING_SEPARATOR.join(chunk.heading) + "\n" + text if chunk.heading else text
+
+
+def mended_text(chunk: Chunk) -> str:
+    """``chunk.text`` with each of its sentences ``mended``."""
+    out, at = [], 0
+    for s, e in chunk.sentences:
+        lo, hi = s - chunk.start, e - chunk.start
+        out += [chunk.text[at:lo], mended(chunk.text[lo:hi])]
+        at = hi
+    out.append(chunk.text[at:])
+    return "".join(out)
 
 
 def normalize_document(doc: LoadedDocument) -> tuple[NormalizedDocument, list[_Section]]:

@@ -55,13 +55,13 @@ class RetrievalSettings:
         1.0, 0.45, 0.2, 0.45, 0.1, 0.6, 0.15
     )  # fmt: skip
     heading_match: float = 0.75
-    late_weight: float = 3.0
+    late_weight: float = 4.5
     rerank_depth: int = 5
     coverage_prior: float = 3.0
     sentence_weights: tuple[float, float, float] = (0.2, 0.1, 0.5)
     restates: float = 0.9
     confidence_weights: tuple[float, float, float, float, float, float] = (
-        -2.84, 4.69, 0.58, 2.8, 0.04, 2.5
+        -2.89, 4.7, 0.68, 2.86, 0.13, 2.46
     )  # fmt: skip
     on_topic_margin: float = 0.03
     confidence_slope: float = 12.0
@@ -205,6 +205,8 @@ class Retriever:
         if kind:  # ... a sentence holding its words; one asking for a kind is only restated
             restates = ((held >= self.settings.restates) & ~fit).tolist()
         picked = _pick_sentences(scores, self.settings.highlight_margin, texts, restates)
+        if picked == [0] and len(texts) > 1 and title and title in fold(texts[0]):
+            picked.append(1)  # a heading run into the text is a label: what follows says it
         best = picked[0] if len(picked) == 1 else max(picked, key=lambda i: scores[i])
         evidence = Evidence(
             relevance=scored.relevance,

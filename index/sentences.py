@@ -219,3 +219,14 @@ def _add(spans: list[tuple[int, int]], text: str, s: int, e: int) -> None:
         e -= 1
     if s < e:
         spans.append((s, e))
+
+
+_INNER_STOP = re.compile(r"\.(?=\s+\S)")
+
+
+def mended(sentence: str) -> str:
+    """``sentence`` as the model should read it: full stops inside it dropped. A sentence
+    holds one only where a stray full stop was joined across ("this meeting holds.
+    Significant implications ...": without it the model reads "holds" as ending a
+    sentence) or after an abbreviation, which reads the same without it."""
+    return _INNER_STOP.sub("", sentence)

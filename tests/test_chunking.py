@@ -13,11 +13,12 @@ from index.chunking import (
     approx_token_count,
     chunk_document,
     embedding_text,
+    mended_text,
     normalize_document,
 )
 from index.models import Block, LoadedDocument
 from index.normalize import fold, normalize
-from index.sentences import split_sentences
+from index.sentences import mended, split_sentences
 
 WORDS = st.sampled_from(
     [
@@ -77,6 +78,10 @@ def test_chunk_invariants(blocks: list[Block], chunker: ChunkerSettings) -> None
         assert text[chunk.start : chunk.end] == chunk.text
         assert chunk.text == chunk.text.strip() and chunk.text
         assert approx_token_count(embedding_text(chunk)) <= chunker.max_tokens + 1
+        # the embedded text is the chunk's with full stops inside sentences dropped, only
+        mended = mended_text(chunk)
+        assert mended == chunk.text or len(mended) < len(chunk.text)
+        assert mended.replace(".", "") == chunk.text.replace(".", "")
         o_start, o_end = ndoc.norm.original_span(chunk.start, chunk.end)
         assert ndoc.original[o_start:o_end] == chunk.display
         assert fold(chunk.display) == fold(chunk.text)
@@ -216,3 +221,20 @@ def test_normalize_document_joins_blocks() -> None:
     ndoc, _ = normalize_document(doc)
     assert ndoc.text == "One two\n\nThree"
     assert ndoc.original == " One  two \n\nThree"  # the blocks' own text, unchanged
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        (
+            "It is clear that this meeting holds. Significant implications for the region.",
+            "It is clear that this meeting holds Significant implications for the region.",
+        ),
+        ("Mr. Potato was, of course, a toy.", "Mr Potato was, of course, a toy."),
+        ("Use version 2.0 of the tool.", "Use version 2.0 of the tool."),
+        ("One sentence only.", "One sentence only."),
+        ("Ends with dots...", "Ends with dots..."),
+    ],
+)
+def test_mended_drops_full_stops_inside_a_sentence(sentence: str, expected: str) -> None:
+    assert mended(sentence) == expected

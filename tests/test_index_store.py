@@ -24,6 +24,7 @@ from index.errors import (
     SourceDocsError,
 )
 from index.passages import MemoryStore
+from index.sentences import mended
 from index.store import FORMAT_VERSION, VectorFile, build_faiss, current_version, read_index
 
 CHUNKER = ChunkerSettings()
@@ -61,7 +62,9 @@ def test_round_trip(docs_dir: Path, tmp_path: Path, embedder: Embedder) -> None:
     assert np.load(version / "sentence_vectors.npy").dtype == np.float16
     assert np.load(version / "heading_vectors.npy").dtype == np.float16
     # float16 keeps sentence cosines within 1e-3 of the float32 ones
-    texts = [c.text[s - c.start : e - c.start] for c in data.chunks[:5] for s, e in c.sentences]
+    texts = [
+        mended(c.text[s - c.start : e - c.start]) for c in data.chunks[:5] for s, e in c.sentences
+    ]
     full = embedder.encode(texts)
     np.testing.assert_allclose(
         loaded.sentence_vectors[: len(texts)].astype(np.float32) @ full[0],

@@ -149,12 +149,14 @@ def test_a_yes_no_question_is_answered_by_the_sentence_that_says_it(
     [
         ("Who is Kim Jong Un set to meet?", "Russian President Vladimir Putin"),
         ("Where is the meeting held?", "Meeting with Putin in Russia"),
+        ("Who is Kim Jong Un meeting?", "Russian President Vladimir Putin"),
         ("What are the implications of the meeting?", "holds. Significant implications"),
     ],
 )
 def test_whole_thoughts(article_engine: Engine, question: str, expected: str) -> None:
     """A stray full stop does not cut a quote in two; the title run into the first
-    paragraph answers where the meeting is."""
+    paragraph answers where the meeting is, and is quoted with the sentence after it (a
+    title is a label: the text says it)."""
     answer = article_engine.answer(question)
     assert not answer.abstained and expected in answer.text
 
