@@ -119,6 +119,7 @@ class Base:
     """The real index, and what every copy of one of its passages derives from."""
 
     def __init__(self, work: Path) -> None:
+        from index.late import to_bytes
         from index.lexical import Tokenizer
         from index.store import read_index
         from index.tables import leads, lexical_text, sentence_texts
@@ -148,6 +149,11 @@ class Base:
             for c in self.chunks
         ]
         self.chunk_dicts = [asdict(c) for c in self.chunks]
+        tokens = data.tokens
+        self.token_bytes = [
+            to_bytes(tokens.codes[lo:hi], tokens.scales[lo:hi])
+            for lo, hi in zip(tokens.offsets[:-1], tokens.offsets[1:], strict=True)
+        ]
 
 
 class Scale:
@@ -179,6 +185,7 @@ class Scale:
         for ws in self.suffix_words:
             self.words.update(ws)
         self.sentence_count = int(sum(base.offsets[m] for m in rows))
+        self.token_count = int(sum(base.data.tokens.offsets[m] for m in rows))
 
     def rows_of(self, j: int) -> int:
         """Rows of copy ``j`` (the last copy may be cut short)."""
@@ -222,7 +229,7 @@ class Scale:
         assert all(isinstance(d, DocumentInfo) for d in docs)
         return replace(
             base, documents=docs, chunk_count=self.n, sentence_count=self.sentence_count,
-            index_type="pgvector-hnsw", checksums={},
+            token_count=self.token_count, index_type="pgvector-hnsw", checksums={},
         )  # fmt: skip
 
     @staticmethod
@@ -310,6 +317,7 @@ class Scale:
                     bool(b.lead[i]),
                     list(lex_terms),
                     np.array([tf / (tf + norm) for _, tf in lex], dtype=np.float32).tolist(),
+                    b.token_bytes[i],  # the original passage's, like its sentence vectors
                 )
                 row_id += 1
 

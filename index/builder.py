@@ -415,7 +415,7 @@ def _embed(
 
     if progress:
         progress("embedding", 0, total)
-    chunk_vecs, chunk_tokens = embedder.encode_tokens(chunk_texts, tick)
+    chunk_vecs, chunk_tokens = embedder.encode_passages(chunk_texts, tick)
     sent_vecs = compact(embedder.encode(sentence_texts, tick))
     head_vecs = compact(
         np.vstack([embedder.encode(headings, tick), np.zeros((1, embedder.dimension))])
@@ -429,7 +429,7 @@ def _embed(
             chunk_vecs[pos : pos + len(chunks)],
             sent_vecs[rows],
             head_vecs[hrows],
-            TokenVectors.quantize(chunk_tokens[pos : pos + len(chunks)], embedder.dimension),
+            chunk_tokens.select(pos, pos + len(chunks)),
         )
         pos += len(chunks)
     return out

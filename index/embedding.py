@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Literal, Protocol
 
 import numpy as np
 
-from index.late import content_mask, unit_rows
+from index.late import TokenVectors, content_mask, unit_rows
 
 log = logging.getLogger(__name__)
 
@@ -136,17 +136,44 @@ class Embedder:
         """``encode``, and each text's content-token vectors (``index.late``): unit-length
         float32 rows, one per content token the model saw (after truncation), the stop
         words in ``keep`` counted as content."""
-        size = batch_size or self.batch_size
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         tokens: list[np.ndarray] = [np.zeros((0, self.dimension), np.float32)] * len(texts)
+        for rows, vectors, batch in self._batches(texts, batch_size or self.batch_size, keep):
+            out[rows] = vectors
+            for i, matrix in zip(rows, batch, strict=True):
+                tokens[i] = matrix
+            if progress is not None:
+                progress(len(rows))
+        return out, tokens
+
+    def encode_passages(
+        self, texts: Sequence[str], progress: Callable[[int], None] | None = None
+    ) -> tuple[np.ndarray, TokenVectors]:
+        """``encode_tokens`` for a build: the token vectors quantized batch by batch (a
+        build never holds more than one batch of them as floats)."""
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        packed: list[TokenVectors] = [TokenVectors.empty(self.dimension, 1)] * len(texts)
+        for rows, vectors, batch in self._batches(texts, self.batch_size, frozenset()):
+            out[rows] = vectors
+            quantized = TokenVectors.quantize(batch, self.dimension)
+            for k, i in enumerate(rows):
+                packed[i] = quantized.select(k, k + 1)
+            if progress is not None:
+                progress(len(rows))
+        return out, TokenVectors.concat(packed, self.dimension)
+
+    def _batches(
+        self, texts: Sequence[str], size: int, keep: frozenset[str]
+    ) -> Iterator[tuple[list[int], np.ndarray, list[np.ndarray]]]:
+        """Length-sorted batches: their rows in ``texts``, sentence vectors, and each
+        text's unit-length content-token vectors."""
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         for begin in range(0, len(order), size):
             rows = order[begin : begin + size]
             with self._lock:
                 vectors, pieces, states = self._backend.embed_tokens([texts[i] for i in rows])
-            out[rows] = vectors
-            for i, words, hidden in zip(rows, pieces, states, strict=True):
-                tokens[i] = unit_rows(hidden[content_mask(words, keep)])
-            if progress is not None:
-                progress(len(rows))
-        return out, tokens
+            tokens = [
+                unit_rows(hidden[content_mask(words, keep)])
+                for words, hidden in zip(pieces, states, strict=True)
+            ]
+            yield rows, vectors, tokens

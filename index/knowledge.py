@@ -269,6 +269,16 @@ class KnowledgeBase:
         """Serve ``version`` from the database (another process published it)."""
         if self.pool is None or self.version == version:
             return
+        if not self._fits(manifest):  # e.g. published by an older askdocs mid-upgrade
+            log.warning(
+                "not serving version %s of %r: built with other settings or in another "
+                "format (format %s; this askdocs reads %s); run `askdocs index --full`",
+                version,
+                self.name,
+                manifest.format_version,
+                FORMAT_VERSION,
+            )
+            return
         from index.pg_store import PgStore
 
         self._store = PgStore(self.pool, version, manifest)

@@ -66,17 +66,22 @@ class SentenceTransformerBackend:
     def embed_tokens(
         self, texts: Sequence[str]
     ) -> tuple[np.ndarray, list[list[str]], list[np.ndarray]]:
-        """As ``OnnxBackend.embed_tokens``."""
+        """As ``OnnxBackend.embed_tokens`` (one pass of the model)."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32), [], []
-        states = self.model.encode(
+        outputs = self.model.encode(
             list(texts),
             batch_size=max(1, len(texts)),
-            output_value="token_embeddings",
+            output_value=None,
             convert_to_numpy=False,
             show_progress_bar=False,
         )
-        tokens = [self._tokenizer.convert_ids_to_tokens(ids) for ids in self.token_ids(texts)]
-        arrays = [np.asarray(s.float().cpu().numpy(), np.float32)[: len(t)] for s, t in zip(
-            states, tokens, strict=True)]  # fmt: skip
-        return self.embed(texts), tokens, arrays
+        vectors, tokens, states = [], [], []
+        for out in outputs:
+            real = out["attention_mask"].bool().cpu()
+            tokens.append(self._tokenizer.convert_ids_to_tokens(out["input_ids"][real].tolist()))
+            states.append(np.asarray(out["token_embeddings"][real].float().cpu().numpy()))
+            vectors.append(out["sentence_embedding"].float().cpu().numpy())
+        unit = np.asarray(vectors, np.float32)
+        unit /= np.maximum(np.linalg.norm(unit, axis=1, keepdims=True), 1e-12)
+        return unit, tokens, states

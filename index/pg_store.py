@@ -200,6 +200,8 @@ class PgStore:
         wanted = [int(i) for i in ids]
         rows = self.pool.run(lambda conn: conn.execute(statement, [wanted], binary=True).fetchall())
         found = {int(r[0]): from_bytes(bytes(r[1]), self.manifest.dimension) for r in rows}
+        if missing := sorted(set(wanted) - set(found)):
+            raise DatabaseError(f"index version {self.version} has no passage {missing[0]}")
         return [found[i] for i in wanted]
 
     def statement(

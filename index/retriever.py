@@ -260,12 +260,11 @@ class Retriever:
         """The best ``rerank_depth`` candidates gain ``late_weight`` times how well their
         words cover the question's (``index.late.maxsim``, in [0, 1]) and are ordered again.
 
-        Coverage measured over a few words is uncertain (in "where is the meeting held?"
-        one word decides it, and "held" finds "holds" in "this meeting holds significant
-        implications"), so each is shrunk toward the candidates' mean as if the question
-        had ``coverage_prior`` more words covered at that mean. A gain is never negative,
-        so they stay ahead of the rest (scores never rise down the list), and ``top_k``
-        changes nothing of the first ``rerank_depth``."""
+        Coverage measured over a few word pieces is uncertain (in "where is the meeting
+        held?" one decides it), so each is shrunk toward the candidates' mean as if the
+        question had ``coverage_prior`` more content word pieces covered at that mean. A
+        gain is never negative, so they stay ahead of the rest (scores never rise down the
+        list), and ``top_k`` changes nothing of the first ``rerank_depth``."""
         head, tail = ranked[: self.settings.rerank_depth], ranked[self.settings.rerank_depth :]
         if not head:
             return ranked

@@ -273,7 +273,7 @@ async def test_docs_list_pages_with_buttons_and_sources_is_the_same_list(
 # -- live progress ------------------------------------------------------------------------------
 def slow_embedding(engine: Engine, monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
     """Make every embedding batch of a build take ``seconds`` (questions are not slowed)."""
-    for name in ("encode", "encode_tokens"):  # sentences and headings; chunks and questions
+    for name in ("encode", "encode_passages"):  # sentences and headings; chunks
         real = getattr(engine.embedder, name)
 
         def slowed(texts: Any, progress: Any = None, *, real: Any = real, **kwargs: Any) -> Any:

@@ -385,6 +385,24 @@ def test_vectors_equal(embedder: Embedder, reference: Embedder) -> None:
 
 
 @pytest.mark.slow
+def test_token_vectors_equal(embedder: Embedder, reference: Embedder) -> None:
+    """Both backends give the same content tokens and vectors (coverage, index/late.py),
+    and a build's packed ones are those within the quantization's step."""
+    texts = _corpus_texts(reference)[:40]
+    got, got_tokens = embedder.encode_tokens(texts)
+    want, want_tokens = reference.encode_tokens(texts)
+    assert np.min(np.sum(got * want, axis=1)) >= onnx_export.MIN_COSINE
+    for a, b in zip(got_tokens, want_tokens, strict=True):
+        assert a.shape == b.shape
+        assert len(a) == 0 or np.min(np.sum(a * b, axis=1)) >= onnx_export.MIN_COSINE
+    vectors, packed = embedder.encode_passages(texts)
+    np.testing.assert_array_equal(vectors, got)
+    for i, exact in enumerate(got_tokens):
+        assert np.all(np.abs(packed.of(i) - exact) <= packed.scales[packed.offsets[i] :
+                      packed.offsets[i + 1]] / 2 + 1e-6)  # fmt: skip
+
+
+@pytest.mark.slow
 def test_answers_equal(tmp_path: Path, embedder: Embedder, reference: Embedder) -> None:
     """Indexes built by each backend answer the article's questions the same way."""
     questions = [json.loads(line)["q"] for line in QUESTIONS.read_text().splitlines() if line]

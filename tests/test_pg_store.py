@@ -4,6 +4,7 @@ that goes away and comes back, and one-line errors for a bad URL or a missing ex
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -22,6 +23,7 @@ from index.engine import Engine, EngineConfig
 from index.errors import BuildInProgressError, DatabaseError
 from index.passages import MemoryStore
 from index.pg_versions import build_lock, collect_garbage, publish
+from index.store import FORMAT_VERSION
 
 DATA = Path(__file__).parent / "data"
 NEW_DOC = "zorblax.md"
@@ -181,6 +183,26 @@ def test_a_process_killed_mid_build_leaves_no_partial_version(
         engine.reindex()  # the lock died with the killed process; its leftovers are dropped
         assert [state for _, state in versions(pg_database)] == ["retired", "ready"]
         assert NEW_DOC in {d.source for d in engine.documents}
+    finally:
+        engine.close()
+
+
+def test_a_version_published_in_an_older_format_is_not_followed(
+    pg_database: str, embedder: Embedder, docs_dir: Path, tmp_path: Path
+) -> None:
+    """Mid-upgrade, an older askdocs may publish a version this one cannot read (its rows
+    lack token vectors): the follower keeps serving what it has and says why."""
+    engine = pg_engine(docs_dir, tmp_path / "ix", pg_database, embedder)
+    try:
+        engine.open()
+        serving = engine.shared.version
+        before = engine.answer("Where is the meeting held?")
+        assert serving is not None and before.evidence is not None
+        manifest = engine.shared.store.manifest  # type: ignore[attr-defined]
+        older = dataclasses.replace(manifest, format_version=FORMAT_VERSION - 1)
+        engine.shared.switch("v-published-by-an-older-askdocs", older)
+        assert engine.shared.version == serving
+        assert engine.answer("Where is the meeting held?") == before
     finally:
         engine.close()
 
