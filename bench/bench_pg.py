@@ -119,7 +119,6 @@ class Base:
     """The real index, and what every copy of one of its passages derives from."""
 
     def __init__(self, work: Path) -> None:
-        from index.late import to_bytes
         from index.lexical import Tokenizer
         from index.store import read_index
         from index.tables import leads, lexical_text, sentence_texts
@@ -149,11 +148,7 @@ class Base:
             for c in self.chunks
         ]
         self.chunk_dicts = [asdict(c) for c in self.chunks]
-        tokens = data.tokens
-        self.token_bytes = [
-            to_bytes(tokens.codes[lo:hi], tokens.scales[lo:hi])
-            for lo, hi in zip(tokens.offsets[:-1], tokens.offsets[1:], strict=True)
-        ]
+        self.token_bytes = [data.tokens.text_bytes(i) for i in range(self.size)]
 
 
 class Scale:

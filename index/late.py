@@ -46,7 +46,8 @@ def content_mask(tokens: Sequence[str], keep: frozenset[str] = frozenset()) -> n
 
 
 def unit_rows(states: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length (zero rows stay zero), float32."""
+    """Rows scaled to unit length (zero rows stay zero), float32, as
+    torch.nn.functional.normalize (eps 1e-12)."""
     norms = np.linalg.norm(states, axis=1, keepdims=True)
     unit: np.ndarray = (states / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
     return unit
@@ -89,7 +90,7 @@ class TokenVectors:
         if not matrices:
             return cls.empty(dim)
         rows = np.vstack([np.asarray(m, np.float32).reshape(-1, dim) for m in matrices])
-        peak = np.abs(rows).max(axis=1, keepdims=True) if len(rows) else np.zeros((0, 1))
+        peak = np.abs(rows).max(axis=1, keepdims=True)
         scales = (np.maximum(peak, 1e-12) / 127.0).astype(np.float32)
         codes = np.clip(np.rint(rows / scales), -127, 127).astype(np.int8)
         counts = [len(m) for m in matrices]
@@ -129,18 +130,22 @@ class TokenVectors:
         lo, hi = int(self.offsets[text]), int(self.offsets[text + 1])
         return dequantize(self.codes[lo:hi], self.scales[lo:hi])
 
+    def text_bytes(self, text: int) -> bytes:
+        """Text ``text``'s token vectors as bytes (its scales, then its codes), for a
+        database row; ``from_bytes`` reads them back."""
+        lo, hi = int(self.offsets[text]), int(self.offsets[text + 1])
+        return (
+            np.asarray(self.scales[lo:hi], "<f4").tobytes()
+            + np.asarray(self.codes[lo:hi], np.int8).tobytes()
+        )
+
 
 def dequantize(codes: np.ndarray, scales: np.ndarray) -> np.ndarray:
     return np.asarray(codes, np.float32) * np.asarray(scales, np.float32).reshape(-1, 1)
 
 
-def to_bytes(codes: np.ndarray, scales: np.ndarray) -> bytes:
-    """One text's token vectors as bytes (its scales, then its codes): for a database row."""
-    return np.asarray(scales, "<f4").tobytes() + np.asarray(codes, np.int8).tobytes()
-
-
 def from_bytes(data: bytes, dim: int) -> np.ndarray:
-    """The float32 token vectors ``to_bytes`` wrote."""
+    """The float32 token vectors ``TokenVectors.text_bytes`` wrote."""
     count = len(data) // (4 + dim)
     if count * (4 + dim) != len(data):
         raise ValueError(f"{len(data)} bytes are not whole tokens of dimension {dim}")

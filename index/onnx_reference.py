@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from index.errors import ModelLoadError
+from index.late import unit_rows
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,4 @@ class SentenceTransformerBackend:
             tokens.append(self._tokenizer.convert_ids_to_tokens(out["input_ids"][real].tolist()))
             states.append(np.asarray(out["token_embeddings"][real].float().cpu().numpy()))
             vectors.append(out["sentence_embedding"].float().cpu().numpy())
-        unit = np.asarray(vectors, np.float32)
-        unit /= np.maximum(np.linalg.norm(unit, axis=1, keepdims=True), 1e-12)
-        return unit, tokens, states
+        return unit_rows(np.asarray(vectors, np.float32)), tokens, states

@@ -22,6 +22,7 @@ import onnxruntime as ort
 from tokenizers import Tokenizer
 
 from index.errors import ModelLoadError
+from index.late import unit_rows
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +122,7 @@ class OnnxBackend:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         hidden, mask, _ = self._run(texts)
-        return normalize(pool(hidden, mask, self.pooling))
+        return unit_rows(pool(hidden, mask, self.pooling))
 
     def embed_tokens(
         self, texts: Sequence[str]
@@ -131,7 +132,7 @@ class OnnxBackend:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32), [], []
         hidden, mask, encodings = self._run(texts)
-        vectors = normalize(pool(hidden, mask, self.pooling))
+        vectors = unit_rows(pool(hidden, mask, self.pooling))
         tokens, states = [], []
         for row, encoding in enumerate(encodings):
             real = mask[row].astype(bool)
@@ -211,13 +212,6 @@ def pool(hidden: np.ndarray, mask: np.ndarray, modes: Sequence[str]) -> np.ndarr
             count = np.maximum(weights.sum(axis=1, keepdims=True), 1e-9)
             out.append(total / (count if mode == "mean" else np.sqrt(count)))
     return np.concatenate(out, axis=1) if len(out) > 1 else out[0]
-
-
-def normalize(vectors: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length, as torch.nn.functional.normalize (eps 1e-12)."""
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    unit: np.ndarray = (vectors / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
-    return unit
 
 
 def runtime_versions() -> dict[str, str]:

@@ -33,7 +33,6 @@ from pgvector.psycopg import register_vector
 from psycopg import sql
 
 from index.errors import BuildInProgressError, DatabaseError, IndexNotFoundError
-from index.late import to_bytes
 from index.passages import MemoryStore
 from index.pg import connect, describe, one_line, require_vector
 from index.pg_store import postings_name, table_name
@@ -145,7 +144,7 @@ class PassageRow(NamedTuple):
     lead: bool
     lex_terms: list[str]
     lex_weights: list[float]
-    token_vectors: bytes  # content-token vectors, ``index.late.to_bytes``
+    token_vectors: bytes  # content-token vectors, ``TokenVectors.text_bytes``
 
 
 Term = tuple[str, str, int]
@@ -241,10 +240,7 @@ def passage_rows(store: MemoryStore) -> Iterator[PassageRow]:
             bool(lead[i]),
             list(lex_terms),
             lex_weights.tolist(),
-            to_bytes(
-                data.tokens.codes[data.tokens.offsets[i] : data.tokens.offsets[i + 1]],
-                data.tokens.scales[data.tokens.offsets[i] : data.tokens.offsets[i + 1]],
-            ),
+            data.tokens.text_bytes(i),
         )
 
 

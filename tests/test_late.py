@@ -15,7 +15,6 @@ from index.late import (
     content_mask,
     from_bytes,
     maxsim,
-    to_bytes,
     unit_rows,
 )
 
@@ -81,7 +80,8 @@ def test_database_bytes_round_trip(parts: list[np.ndarray]) -> None:
     packed = TokenVectors.quantize(parts, DIM)
     for i in range(packed.texts):
         lo, hi = packed.offsets[i], packed.offsets[i + 1]
-        data = to_bytes(packed.codes[lo:hi], packed.scales[lo:hi])
+        data = packed.text_bytes(i)
+        assert len(data) == (hi - lo) * (4 + DIM)
         assert np.array_equal(from_bytes(data, DIM), packed.of(i))
     with pytest.raises(ValueError, match="whole tokens"):
         from_bytes(b"\0" * (4 + DIM + 1), DIM)
