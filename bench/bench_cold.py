@@ -124,8 +124,6 @@ def child(backend: str, threads: int, work: Path, quick: bool) -> None:
     from index.chunking import ChunkerSettings
     from index.embedding import Embedder
     from index.engine import Engine, EngineConfig
-    from index.late import QUESTION_WORDS
-    from index.normalize import fold
 
     if threads:
         index.onnx_runtime.INTRA_OP_THREADS = threads
@@ -141,10 +139,7 @@ def child(backend: str, threads: int, work: Path, quick: bool) -> None:
         engine.answer(q)
     answer_ms = [_ms(engine.answer, q) for q in stream]
 
-    def embed(text: str) -> object:  # as the retriever embeds a question
-        return embedder.encode_tokens([text], keep=QUESTION_WORDS)
-
-    embed_ms = [_ms(embed, fold(q)) for q in stream]
+    embed_ms = [_ms(engine.retriever.embed, [q]) for q in stream]
     fig["answer_p50_ms"], fig["answer_p95_ms"] = np.percentile(answer_ms, [50, 95])
     fig["embed_one_p50_ms"] = float(np.median(embed_ms))
     for size in (8, 32):
@@ -152,10 +147,10 @@ def child(backend: str, threads: int, work: Path, quick: bool) -> None:
         for i in range(0, len(stream), size):
             engine.answer_many(stream[i : i + size])
         fig[f"answer_many_{size}_ms_per_q"] = (time.perf_counter() - t) * 1e3 / len(stream)
-        batches = [[fold(q) for q in stream[i : i + size]] for i in range(0, len(stream), size)]
+        batches = [stream[i : i + size] for i in range(0, len(stream), size)]
         t = time.perf_counter()
         for batch in batches:
-            embedder.encode_tokens(batch, batch_size=len(batch), keep=QUESTION_WORDS)
+            engine.retriever.embed(batch)
         fig[f"embed_{size}_ms_per_q"] = (time.perf_counter() - t) * 1e3 / len(stream)
     fig["rss_before_build_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     fig["debian_build_s"] = _build_debian(embedder, work, ChunkerSettings())

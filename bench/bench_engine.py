@@ -26,9 +26,7 @@ from index.builder import build_index
 from index.chunking import ChunkerSettings
 from index.embedding import Embedder
 from index.engine import Engine, EngineConfig
-from index.late import QUESTION_WORDS
 from index.loaders import load_file
-from index.normalize import fold
 from index.store import HNSW_THRESHOLD, build_faiss
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -111,7 +109,7 @@ def bench_answers(embedder: Embedder, tmp: Path, n: int) -> None:
     for q in stream[:20]:
         engine.answer(q)
     p50, p95, p99 = np.percentile([ms(engine.answer, q) for q in stream], [50, 95, 99])
-    enc = [ms(lambda t: embedder.encode_tokens([t], keep=QUESTION_WORDS), fold(q)) for q in stream]
+    enc = [ms(engine.retriever.embed, [q]) for q in stream]
     figures = f"{p50:.1f} / {p95:.1f} / {p99:.1f} ms"
     row(f"answer() p50 / p95 / p99 ({n} questions)", figures, "p50 <= 25 ms")
     row("  of which query embedding p50", f"{np.percentile(enc, 50):.1f} ms")

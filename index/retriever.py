@@ -29,11 +29,11 @@ class RetrievalSettings:
 
     ``weights`` score each candidate passage (see ``Retriever.features``); the best
     ``rerank_depth`` of them then gain ``late_weight`` times their coverage of the
-    question's words in context (``index.late``) and are ordered again. A passage's
-    reported ``score`` is that weighted sum divided by the sum of all the weights
-    (``late_weight`` included). A heading
-    *matches* the question when their cosine is at least ``heading_match``: the section
-    then asks what the question asks. ``sentence_weights`` pick the answer sentence: its
+    question's words in context (``index.late``, shrunk by ``coverage_prior``; see
+    ``Retriever._rerank``) and are ordered again. A passage's reported ``score`` is that
+    weighted sum divided by the sum of all the weights (``late_weight`` included). A
+    heading *matches* the question when their cosine is at least ``heading_match``: the
+    section then asks what the question asks. ``sentence_weights`` pick the answer sentence: its
     cosine with the question, plus these times its share of the question's words, whether
     it holds the kind of answer asked for, and (for the sentence opening a section whose
     heading matches, unless it repeats the heading) the heading's cosine. A sentence
@@ -43,8 +43,8 @@ class RetrievalSettings:
     ``on_topic_margin`` above it (a logistic of slope ``confidence_slope``), and
     ``confidence_weights`` (bias; relevance and answer-sentence cosine, both above that
     level; square root of support; unknown; coverage; see ``Evidence``) give the answered
-    confidence
-    through a logistic regression. The engine refuses below ``min_confidence``. Weights
+    confidence through a logistic regression. The engine refuses below ``min_confidence``.
+    Weights
     were fitted on the tune halves of tests/data and the dev sets, the bias set so that 0.5
     lets through all but ~1.5% of answerable questions (see README).
     """
@@ -131,11 +131,16 @@ class Retriever:
         cleaned = [check_question(q, self.settings.max_question_chars) for q in questions]
         if not cleaned:
             return []
-        vectors, tokens = self.embedder.encode_tokens(
-            [fold(q) for q in cleaned], batch_size=len(cleaned), keep=QUESTION_WORDS
-        )
+        vectors, tokens = self.embed(cleaned)
         k = self.settings.top_k if top_k is None else max(1, top_k)
         return [self._answer(q, v, t, k) for q, v, t in zip(cleaned, vectors, tokens, strict=True)]
+
+    def embed(self, questions: Sequence[str]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The questions' vectors and content-token vectors, as answering embeds them:
+        folded, all at once, question words kept among the tokens (``index.late``)."""
+        return self.embedder.encode_tokens(
+            [fold(q) for q in questions], batch_size=max(1, len(questions)), keep=QUESTION_WORDS
+        )
 
     def _answer(self, question: str, qvec: np.ndarray, qtokens: np.ndarray, top_k: int) -> Answer:
         query = fold(question)
@@ -195,18 +200,14 @@ class Retriever:
         scores = sims + w_support * held + (w_fit * fit if kind else 0.0)
         heading = float(found.heading_vectors[row] @ qvec)
         title = fold(chunk.heading[-1]) if chunk.heading else ""
-        if (
-            found.lead[row]
-            and heading >= self.settings.heading_match
-            and title not in fold(texts[0])
-        ):
+        labels = [False] * len(texts)  # the heading run into the text (a title sentence)
+        labels[0] = bool(title) and title in fold(texts[0])
+        if found.lead[row] and heading >= self.settings.heading_match and not labels[0]:
             scores[0] += w_opening * heading
         restates = [False] * len(texts)  # a question of no particular kind is answered by
         if kind:  # ... a sentence holding its words; one asking for a kind is only restated
             restates = ((held >= self.settings.restates) & ~fit).tolist()
-        picked = _pick_sentences(scores, self.settings.highlight_margin, texts, restates)
-        if picked == [0] and len(texts) > 1 and title and title in fold(texts[0]):
-            picked.append(1)  # a heading run into the text is a label: what follows says it
+        picked = _pick_sentences(scores, self.settings.highlight_margin, texts, restates, labels)
         best = picked[0] if len(picked) == 1 else max(picked, key=lambda i: scores[i])
         evidence = Evidence(
             relevance=scored.relevance,
@@ -332,15 +333,17 @@ def _pick_sentences(
     margin: float,
     texts: Sequence[str] = (),
     restates: Sequence[bool] = (),
+    labels: Sequence[bool] = (),
 ) -> list[int]:
     """The best-scoring sentence, quoted as a whole thought: with a neighbour that scores
     within ``margin`` of it; with the sentence before it when it refers back to that one
     ("This way ...") or that one is a bare reply ("Yes."); with the sentence after the last
     one picked when that one announces it (ends with a colon: "... execute either:" is no
-    answer without the command that follows), when the next one refers back to it, or
+    answer without the command that follows, and a heading run into the text, one of the
+    ``labels``, is answered by the text after it), when the next one refers back to it, or
     when the best one ``restates`` the question (holds its words but not the answer asked
-    for: what follows answers it). ``texts`` and ``restates`` are per sentence, like
-    ``scores``. At most three sentences are picked."""
+    for: what follows answers it). ``texts``, ``restates`` and ``labels`` are per
+    sentence, like ``scores``. At most three sentences are picked."""
     n = len(scores)
     best = int(np.argmax(scores))
     picked = [best]
@@ -355,7 +358,7 @@ def _pick_sentences(
             picked.append(best - 1)
     last = max(picked)
     if texts and last + 1 < n and len(picked) < 3:
-        announces = texts[last].rstrip().endswith(":")
+        announces = texts[last].rstrip().endswith(":") or (len(labels) > last and labels[last])
         if (
             announces
             or _REFERS_BACK.search(texts[last + 1])

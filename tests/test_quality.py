@@ -117,6 +117,23 @@ def test_answer_shape(article_engine: Engine) -> None:
             assert all(best.text[s:e].strip() in answer.text for s, e in best.highlights)
 
 
+@pytest.mark.parametrize(
+    "question",
+    ["How do I stop apt from upgrading a package?", "Which branch should a server run?"],
+)
+def test_more_passages_than_are_re_ranked_keep_the_order_and_the_first_ones(
+    debian_engine: Engine, question: str
+) -> None:
+    """Asking for more passages than coverage re-ranks (index/late.py) changes none of the
+    first ones, and scores still never rise down the list."""
+    depth = debian_engine.retriever.settings.rerank_depth
+    few, many = debian_engine.answer(question, top_k=3), debian_engine.answer(question, top_k=9)
+    assert len(many.passages) > depth
+    scores = [p.score for p in many.passages]
+    assert scores == sorted(scores, reverse=True)
+    assert many.passages[:3] == few.passages and many.text == few.text
+
+
 def test_each_index_measures_its_own_off_topic_level(
     article_engine: Engine, debian_engine: Engine
 ) -> None:

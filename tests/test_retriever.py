@@ -111,6 +111,16 @@ def test_quotes_are_whole_thoughts(
     assert _pick_sentences(np.array(scores), 0.06, texts, restates) == picked
 
 
+@pytest.mark.parametrize(
+    ("labels", "picked"), [([True, False, False], [0, 1]), ([False, False, False], [0])]
+)
+def test_a_heading_run_into_the_text_brings_the_sentence_after_it(
+    labels: list[bool], picked: list[int]
+) -> None:
+    texts = ["Kim Meets Putin in Russia: What It Means.", "The world is watching.", "Other."]
+    assert _pick_sentences(np.array([0.9, 0.3, 0.1]), 0.06, texts, [False] * 3, labels) == picked
+
+
 def evidence(
     relevance: float, support: float = 1.0, unknown: float = 0.0, background: float = 0.25
 ) -> Evidence:
