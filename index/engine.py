@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import faiss
+from threadpoolctl import threadpool_limits
 
 from index.builder import Progress
 from index.chunking import ChunkerSettings
@@ -166,6 +167,9 @@ class Engine:
         # One query at a time is searched 2.5-3x faster by FAISS on one thread than on its
         # default of all cores (bench/bench_engine.py); concurrency comes from our threads.
         faiss.omp_set_num_threads(1)
+        # Numpy's BLAS would spread coverage's small products (index.late) over every core,
+        # whose idle threads then spin: 2-3 ms of CPU per question for nothing (measured).
+        threadpool_limits(limits=1, user_api="blas")
         self.config = config
         self.embedder = embedder or Embedder(config.model)
         self.pool: Pool | None = None
