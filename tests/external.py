@@ -148,19 +148,41 @@ def _debian_faq_dir() -> Path:
     shared = SHARED / "corpora" / "debian-faq"
     if any(shared.glob("*.en.html")):
         return shared
+    return _unpacked_once(
+        "Debian FAQ",
+        f"{DEBIAN_FAQ_PACKAGE}-{DEBIAN_FAQ_VERSION}",
+        DEBIAN_FAQ_DEB,
+        DEBIAN_FAQ_DEB_SHA256,
+        _apt_download,
+        _faq_pages,
+        _pages_intact,
+    )
+
+
+def _unpacked_once(
+    label: str,
+    folder: str,
+    archive: str,
+    sha256: str,
+    download: Callable[[Path, Path], None],
+    extract: Callable[[bytes], dict[str, bytes]],
+    intact: Callable[[Path], bool],
+) -> Path:
+    """``folder`` in the cache when ``intact``; else ``archive`` (kept in the cache with its
+    checksum, fetched by ``download`` when missing or damaged) unpacked by ``extract`` and
+    published there atomically."""
     cache = cache_dir()
-    target = cache / f"{DEBIAN_FAQ_PACKAGE}-{DEBIAN_FAQ_VERSION}"
-    if _pages_intact(target):
+    target = cache / folder
+    if intact(target):
         return target
     try:
         cache.mkdir(parents=True, exist_ok=True)
-        deb = cache / DEBIAN_FAQ_DEB
-        if not (deb.is_file() and sha256_bytes(deb.read_bytes()) == DEBIAN_FAQ_DEB_SHA256):
-            _apt_download(cache, deb)
-        pages = _faq_pages(deb.read_bytes())
-        _publish_pages(cache, target, pages)
+        kept = cache / archive
+        if not (kept.is_file() and sha256_bytes(kept.read_bytes()) == sha256):
+            download(cache, kept)
+        _publish_pages(cache, target, extract(kept.read_bytes()), intact=intact)
     except OSError as exc:
-        raise Unavailable(f"Debian FAQ: cannot use the cache folder {cache}: {exc}") from exc
+        raise Unavailable(f"{label}: cannot use the cache folder {cache}: {exc}") from exc
     return target
 
 
@@ -291,7 +313,7 @@ def _publish_pages(
     cache: Path,
     target: Path,
     pages: dict[str, bytes],
-    intact: Callable[[Path], bool] = _pages_intact,
+    intact: Callable[[Path], bool],
 ) -> None:
     """Write ``pages`` (relative path -> bytes, plus their checksums) as ``target``,
     atomically; ``intact`` tells whether a folder another process published will do."""
@@ -328,20 +350,15 @@ def docutils_docs_dir() -> Path:
 
 
 def _docutils_docs_dir() -> Path:
-    cache = cache_dir()
-    target = cache / f"docutils-{DOCUTILS_VERSION}-docs"
-    if _docs_intact(target):
-        return target
-    try:
-        cache.mkdir(parents=True, exist_ok=True)
-        sdist = cache / DOCUTILS_SDIST
-        if not (sdist.is_file() and sha256_bytes(sdist.read_bytes()) == DOCUTILS_SDIST_SHA256):
-            _pip_download(cache, sdist)
-        files = _docutils_files(sdist.read_bytes())
-        _publish_pages(cache, target, files, intact=_docs_intact)
-    except OSError as exc:
-        raise Unavailable(f"docutils docs: cannot use the cache folder {cache}: {exc}") from exc
-    return target
+    return _unpacked_once(
+        "docutils docs",
+        f"docutils-{DOCUTILS_VERSION}-docs",
+        DOCUTILS_SDIST,
+        DOCUTILS_SDIST_SHA256,
+        _pip_download,
+        _docutils_files,
+        _docs_intact,
+    )
 
 
 def _docs_intact(folder: Path) -> bool:
