@@ -61,10 +61,12 @@ class PgConnection:
         return self.raw.execute(_pg(sql), params or None)
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        rows = list(rows)
-        if rows:
-            with self.raw.cursor() as cur:
-                cur.executemany(_pg(sql), rows)
+        """One statement per row (a question's few citations), not psycopg's
+        ``executemany``: that runs a pipeline, and a pipeline cut by a lost connection logs
+        psycopg's own warning beside the store's one-line report of the outage."""
+        with self.raw.cursor() as cur:
+            for row in rows:
+                cur.execute(_pg(sql), row)
 
     def transaction(self) -> psycopg.Transaction:
         return self.raw.transaction()
