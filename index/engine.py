@@ -28,7 +28,7 @@ from index.loaders import DEFAULT_MAX_BYTES, ONLY_HEADINGS, SUPPORTED_SUFFIXES, 
 from index.models import Answer, BuildReport, DocumentInfo, LoadedDocument
 from index.passages import PassageStore
 from index.pg import is_database_url
-from index.retriever import RetrievalSettings, Retriever, check_question
+from index.retriever import MAX_TOP_K, RetrievalSettings, Retriever, check_question
 from index.store import HNSW_THRESHOLD, current_version
 
 if TYPE_CHECKING:
@@ -97,7 +97,6 @@ class EngineConfig:
         return check_question(question, self.max_question_chars)
 
 
-MAX_TOP_K = 10
 MAX_QUESTION_CHARS = 4000
 
 

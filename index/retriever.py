@@ -22,15 +22,20 @@ from index.passages import Candidates, PassageStore
 
 log = logging.getLogger(__name__)
 
+MAX_TOP_K = 10
+"""The most passages one answer lists; every one of them is re-ranked by coverage."""
+
 
 @dataclass(frozen=True, slots=True)
 class RetrievalSettings:
     """How passages are ranked, answers picked and refusals decided.
 
     ``weights`` score each candidate passage (see ``Retriever.features``); the best
-    ``rerank_depth`` of them then gain ``late_weight`` times their coverage of the
-    question's words in context (``index.late``, shrunk by ``coverage_prior``; see
-    ``Retriever._rerank``) and are ordered again. A passage's reported ``score`` is that
+    ``rerank_depth`` of them (as many as an answer may list, so a passage ranked just
+    below the list can rise into it) then gain
+    ``late_weight`` times their coverage of the question's words in context
+    (``index.late``, shrunk by ``coverage_prior``; see ``Retriever._rerank``) and are
+    ordered again. A passage's reported ``score`` is that
     weighted sum divided by the sum of all the weights (``late_weight`` included). A
     heading *matches* the question when their cosine is at least ``heading_match``: the
     section then asks what the question asks. ``sentence_weights`` pick the answer sentence: its
@@ -56,7 +61,7 @@ class RetrievalSettings:
     )  # fmt: skip
     heading_match: float = 0.75
     late_weight: float = 4.5
-    rerank_depth: int = 5
+    rerank_depth: int = MAX_TOP_K
     coverage_prior: float = 3.0
     sentence_weights: tuple[float, float, float] = (0.2, 0.1, 0.5)
     restates: float = 0.9

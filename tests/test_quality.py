@@ -44,12 +44,12 @@ def article_engine(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder)
 
 # (set, split, top-1 floor, top-3 floor, sentence floor, most false refusals,
 #  least share of unanswerable refused). Raised when re-ranking by coverage (index.late)
-#  lifted top-1 on every set.
+#  lifted top-1 on every set, and Debian's when the best 10 (not 5) were re-ranked.
 FLOORS = [
     ("article", "tune", 0.78, 0.95, 0.78, 4, 0.2),
     ("article", "test", 0.80, 0.95, 0.72, 2, 0.2),
-    ("debian", "tune", 0.71, 0.82, 0.56, 2, 0.25),
-    ("debian", "test", 0.82, 0.93, 0.64, 2, 0.2),
+    ("debian", "tune", 0.74, 0.86, 0.58, 2, 0.25),
+    ("debian", "test", 0.84, 0.95, 0.64, 2, 0.2),
 ]
 
 
@@ -126,8 +126,9 @@ def test_more_passages_than_are_re_ranked_keep_the_order_and_the_first_ones(
 ) -> None:
     """Asking for more passages than coverage re-ranks (index/late.py) changes none of the
     first ones, and scores still never rise down the list."""
-    depth = debian_engine.retriever.settings.rerank_depth
-    few, many = debian_engine.answer(question, top_k=3), debian_engine.answer(question, top_k=9)
+    retriever = debian_engine.retriever
+    depth = retriever.settings.rerank_depth
+    few, many = retriever.answer(question, top_k=3), retriever.answer(question, top_k=depth + 4)
     assert len(many.passages) > depth
     scores = [p.score for p in many.passages]
     assert scores == sorted(scores, reverse=True)
