@@ -125,15 +125,19 @@ class TokenVectors:
             self.offsets[first : stop + 1] - lo,
         )
 
+    def rows(self, text: int) -> tuple[int, int]:
+        """The rows text ``text`` owns: ``offsets[text]:offsets[text + 1]``."""
+        return int(self.offsets[text]), int(self.offsets[text + 1])
+
     def of(self, text: int) -> np.ndarray:
         """Text ``text``'s token vectors, float32."""
-        lo, hi = int(self.offsets[text]), int(self.offsets[text + 1])
+        lo, hi = self.rows(text)
         return dequantize(self.codes[lo:hi], self.scales[lo:hi])
 
     def text_bytes(self, text: int) -> bytes:
         """Text ``text``'s token vectors as bytes (its scales, then its codes), for a
         database row; ``from_bytes`` reads them back."""
-        lo, hi = int(self.offsets[text]), int(self.offsets[text + 1])
+        lo, hi = self.rows(text)
         return (
             np.asarray(self.scales[lo:hi], "<f4").tobytes()
             + np.asarray(self.codes[lo:hi], np.int8).tobytes()

@@ -157,7 +157,7 @@ class MemoryStore:
         codes, scales = self._token_files
         out = []
         for i in ids:
-            lo, hi = int(tokens.offsets[i]), int(tokens.offsets[i + 1])
+            lo, hi = tokens.rows(int(i))
             out.append(dequantize(codes.block(lo, hi), scales.block(lo, hi)))
         return out
 
