@@ -23,7 +23,7 @@ from index.passages import Candidates, PassageStore
 log = logging.getLogger(__name__)
 
 MAX_TOP_K = 10
-"""The most passages one answer lists; every one of them is re-ranked by coverage."""
+"""The most passages one answer lists, and how deep coverage re-ranks by default."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,26 +32,24 @@ class RetrievalSettings:
 
     ``weights`` score each candidate passage (see ``Retriever.features``); the best
     ``rerank_depth`` of them (as many as an answer may list, so a passage ranked just
-    below the list can rise into it) then gain
-    ``late_weight`` times their coverage of the question's words in context
-    (``index.late``, shrunk by ``coverage_prior``; see ``Retriever._rerank``) and are
-    ordered again. A passage's reported ``score`` is that
+    below the list can rise into it) then gain ``late_weight`` times their coverage of the
+    question's words in context (``index.late``, shrunk by ``coverage_prior``; see
+    ``Retriever._rerank``) and are ordered again. A passage's reported ``score`` is that
     weighted sum divided by the sum of all the weights (``late_weight`` included). A
     heading *matches* the question when their cosine is at least ``heading_match``: the
-    section then asks what the question asks. ``sentence_weights`` pick the answer sentence: its
-    cosine with the question, plus these times its share of the question's words, whether
-    it holds the kind of answer asked for, and (for the sentence opening a section whose
-    heading matches, unless it repeats the heading) the heading's cosine. A sentence
-    holding at least ``restates`` of the question's words (weighted by rarity) but not the
-    kind of answer asked for restates the question. Refusal measures relevance against
-    the index's off-topic level (``index.background``): a question is on topic as it rises
-    ``on_topic_margin`` above it (a logistic of slope ``confidence_slope``), and
+    section then asks what the question asks. ``sentence_weights`` pick the answer
+    sentence: its cosine with the question, plus these times its share of the question's
+    words, whether it holds the kind of answer asked for, and (for the sentence opening a
+    section whose heading matches, unless it repeats the heading) the heading's cosine. A
+    sentence holding at least ``restates`` of the question's words (weighted by rarity) but
+    not the kind of answer asked for restates the question. Refusal measures relevance
+    against the index's off-topic level (``index.background``): a question is on topic as
+    it rises ``on_topic_margin`` above it (a logistic of slope ``confidence_slope``), and
     ``confidence_weights`` (bias; relevance and answer-sentence cosine, both above that
     level; square root of support; unknown; coverage; see ``Evidence``) give the answered
     confidence through a logistic regression. The engine refuses below ``min_confidence``.
-    Weights
-    were fitted on the tune halves of tests/data and the dev sets, the bias set so that 0.5
-    lets through all but ~1.5% of answerable questions (see README).
+    Weights were fitted on the tune halves of tests/data and the dev sets, the bias set so
+    that 0.5 lets through all but ~1.5% of answerable questions (see README).
     """
 
     top_k: int = 3
