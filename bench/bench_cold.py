@@ -138,7 +138,6 @@ def child(backend: str, threads: int, work: Path, quick: bool) -> None:
     for q in stream[:20]:
         engine.answer(q)
     answer_ms = [_ms(engine.answer, q) for q in stream]
-
     embed_ms = [_ms(engine.retriever.embed, [q]) for q in stream]
     fig["answer_p50_ms"], fig["answer_p95_ms"] = np.percentile(answer_ms, [50, 95])
     fig["embed_one_p50_ms"] = float(np.median(embed_ms))
