@@ -3,11 +3,11 @@
 ``load_file`` reads one file (``load_data`` the bytes of one) into a ``LoadedDocument`` whose
 blocks keep the document's own text: only each block's outer whitespace is stripped (HTML
 whitespace is collapsed the way a browser renders it; reST markup that holds no prose —
-comments, link targets, directives such as ``contents`` — is left out, and directive
-bodies are dedented). ``load_documents`` walks a documents
-folder: hidden entries are ignored, symlinks leaving the folder are not followed, and a file
-reachable through several paths (symlinks inside the folder) is loaded once, under its real
-path when it has one.
+comments, link targets, directives such as ``contents`` — is left out, directive bodies
+are dedented and inline markup is rendered as the built page reads). ``load_documents``
+walks a documents folder: hidden entries are ignored, symlinks leaving the folder are not
+followed, and a file reachable through several paths (symlinks inside the folder) is loaded
+once, under its real path when it has one.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from pathlib import Path, PurePosixPath
 from index.decoding import BINARY_SNIFF_BYTES, bom_encoding, decode_text
 from index.errors import DocumentError, SourceDocsError
 from index.models import Block, LoadedDocument, SkippedFile
+from index.rst_inline import render_inline
 from index.sentences import split_sentences
 
 log = logging.getLogger(__name__)
@@ -294,8 +295,8 @@ def _explicit_blocks(block: list[str]) -> list[Block]:
 def _parse_rst(text: str) -> list[Block]:
     """Section titles (levels by order of first appearance of each style) and paragraphs.
     Explicit markup is dropped but for the prose of footnotes and directive bodies (see
-    ``_explicit_blocks``), whose lines are dedented; literal blocks (after "::") are kept
-    as they are."""
+    ``_explicit_blocks``), whose lines are dedented; inline markup in titles and prose is
+    rendered (``index.rst_inline``); literal blocks (after "::") are kept as they are."""
     lines = text.splitlines()
     styles: dict[tuple[bool, str], int] = {}
     blocks: list[Block] = []
@@ -313,22 +314,29 @@ def _parse_rst(text: str) -> list[Block]:
             continue
         if (i == 0 or not lines[i - 1].strip()) and (found := _rst_title(lines, i)):
             title, style, used = found
-            _add(blocks, "text", "\n".join(para))
+            _add(blocks, "text", _read(para, literal < 0))
             para.clear()
             level = styles.setdefault(style, len(styles) + 1)
-            _add(blocks, "heading", title, min(level, 6))
+            _add(blocks, "heading", render_inline(title), min(level, 6))
             i += used
             continue
         if not line.strip() or (not para and _is_adornment(line) and len(line.strip()) >= 4):
+            prose = literal < 0
             if para and para[-1].rstrip().endswith("::") and literal < 0:
                 literal = _indent(para[0])
-            _add(blocks, "text", "\n".join(para))  # blank line, or a transition (dropped)
+            _add(blocks, "text", _read(para, prose))  # blank line, or a transition (dropped)
             para.clear()
         else:
             para.append(line)
         i += 1
-    _add(blocks, "text", "\n".join(para))
+    _add(blocks, "text", _read(para, literal < 0))
     return blocks
+
+
+def _read(lines: list[str], prose: bool) -> str:
+    """A paragraph's text: prose with its inline markup rendered, a literal block as is."""
+    text = "\n".join(lines)
+    return render_inline(text) if prose else text
 
 
 # --- HTML (index/html_loader.py, imported on first use: bs4 is only needed to read HTML) --

@@ -345,8 +345,9 @@ def _pick_sentences(
     answer without the command that follows, and a heading run into the text, one of the
     ``labels``, is answered by the text after it), when the next one refers back to it, or
     when the best one ``restates`` the question (holds its words but not the answer asked
-    for: what follows answers it). ``texts``, ``restates`` and ``labels`` are per
-    sentence, like ``scores``. At most three sentences are picked."""
+    for) or is itself a question (a page asking "Shouldn't this be ...?"): what follows
+    answers it. ``texts``, ``restates`` and ``labels`` are per sentence, like ``scores``.
+    At most three sentences are picked."""
     n = len(scores)
     best = int(np.argmax(scores))
     picked = [best]
@@ -366,6 +367,7 @@ def _pick_sentences(
             announces
             or _REFERS_BACK.search(texts[last + 1])
             or (len(restates) > best and restates[best])
+            or texts[best].rstrip().endswith("?")
         ):
             picked.append(last + 1)
     return sorted(picked)

@@ -26,6 +26,7 @@ from index.loaders import (
     load_file,
 )
 from index.models import Block, LoadedDocument
+from index.rst_inline import render_inline
 
 
 def heading(text: str, level: int) -> Block:
@@ -358,7 +359,9 @@ RST_MARKUP = [
     (".. topic:: The title\n\n   The topic.", ["The title", "The topic."]),
     (".. [#] A footnote\n   over two lines.", ["A footnote\nover two lines."]),
     ("Example::\n\n   .. note:: shown, not read\n   .. _kept: as typed\n\nAfter.",
-     ["Example::", ".. note:: shown, not read\n   .. _kept: as typed", "After."]),
+     ["Example:", ".. note:: shown, not read\n   .. _kept: as typed", "After."]),
+    ("Run this (no colon shown) ::\n\n   ``kept`` *as* `typed`_", ["Run this (no colon shown)",
+     "``kept`` *as* `typed`_"]),
     ("Term\n  .. _inner: https://example.org/\n\n  Definition.",
      ["Term\n  .. _inner: https://example.org/", "Definition."]),
     ("* item\n\n  .. _inner: https://example.org/\n\n  More.", ["* item", "More."]),
@@ -390,6 +393,55 @@ def test_rst_reader_reads_any_line_soup(lines: list[str]) -> None:
         return
     for block in doc.blocks:
         assert block.text == block.text.strip() and block.text
+
+
+# (reST prose, as its built page reads)
+RST_INLINE = [
+    ("See :ref:`the guide <install>` and :func:`os.path.join`.", "See the guide and os.path.join."),
+    (":meth:`~Writer.write` and :class:`!Node`", "Writer.write and Node"),
+    ("Read `Docutils <https://docutils.sf.net>`__ or `the FAQ`_.", "Read Docutils or the FAQ."),
+    ("Use Emacs_ with reStructuredText_, or `<https://example.org/>`_.",
+     "Use Emacs with reStructuredText, or https://example.org/."),
+    ("Lists are _`colon-separated`.", "Lists are colon-separated."),
+    ("Type ``*args`` or ``:ref:`x```, not *this* or **that**.",
+     "Type *args or :ref:`x`, not this or that."),
+    ("Version |version| is out [#]_ and cited [CIT2002]_ [1]_.",
+     "Version version is out and cited [CIT2002]_."),
+    ("2*3*4 = 24, snake_case_name, __init__, a * b and *.txt files", None),
+    ("Plain prose: nothing to render (really).", None),
+    ("Example::", "Example:"),
+    ("Example ::", "Example"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("source", "page"), RST_INLINE)
+def test_rst_inline_markup_reads_as_the_page(source: str, page: str | None) -> None:
+    assert render_inline(source) == (source if page is None else page)
+
+
+@given(st.text(alphabet=st.characters(blacklist_characters="`*|_[:\\<"), max_size=80))
+def test_rst_text_without_markup_characters_is_unchanged(text: str) -> None:
+    assert render_inline(text) == text.rstrip()
+
+
+@given(st.text(max_size=80))
+def test_rst_rendering_never_adds_text(text: str) -> None:
+    assert len(render_inline(text)) <= len(text)
+
+
+@given(st.from_regex(r"[^`\s]([^`]*[^`\s])?", fullmatch=True))
+def test_rst_literal_text_is_kept_as_typed(text: str) -> None:
+    assert render_inline(f"``{text}``") == text.rstrip()
+
+
+def test_rst_titles_and_paragraphs_are_rendered(tmp_path: Path) -> None:
+    doc = load(tmp_path, "doc.rst", "The ``rst2html`` tool\n=====================\n\n"
+               "Run rst2html_ on *any* file::\n\n   rst2html_ *kept*\n")  # fmt: skip
+    assert [b.text for b in doc.blocks] == [
+        "The rst2html tool",
+        "Run rst2html on any file:",
+        "rst2html_ *kept*",
+    ]
 
 
 # --- HTML -------------------------------------------------------------------------------

@@ -98,6 +98,9 @@ def test_a_sentence_ending_in_a_colon_brings_the_next(
         # it restates the question: the next one answers it
         (["The timing is significant.", "Talks had stalled.", "Other."],
          [0.9, 0.3, 0.1], [True, False, False], [0, 1]),
+        # it is itself a question the page asks: the next one answers it
+        (["Shouldn't this be XHTML?", "Old browsers could not show it.", "Other."],
+         [0.9, 0.3, 0.1], [False] * 3, [0, 1]),
         # none of these: the best one alone
         (["The timing is significant.", "Talks had stalled.", "Other."],
          [0.9, 0.3, 0.1], [False] * 3, [0]),

@@ -1,0 +1,60 @@
+"""reST inline markup rendered as a reader of the built pages sees it.
+
+In the source, "See :ref:`the guide <install>` or `Docutils <https://docutils.sf.net>`__"
+reads "See the guide or Docutils" on the page. The model should read the page's words, not
+the markup's (backquotes, role names and URLs are noise to it), and a quote shown in Discord
+should read as the page does. ``render_inline`` keeps:
+
+- a literal's text as it is (````*args````  -> ``*args``: nothing inside it is markup);
+- a role's or interpreted text's words (``:func:`os.path.join``` -> ``os.path.join``),
+  without the target of ``title <target>`` and without the ``~`` / ``!`` prefixes;
+- a hyperlink reference's words (```Docutils <url>`__``, ```the FAQ`_``, ``Emacs_``,
+  an inline target ``_`colon-separated```), or the URL when it is all there is;
+- the words of ``**strong**``, ``*emphasis*`` and ``|substitution|`` references;
+
+and drops footnote and citation references (``[#]_``, ``[1]_``, ``[*]_``). Like docutils,
+markup starts only after a space or punctuation and ends before one, so ``2*3*4``,
+``snake_case_name`` and ``__init__`` stay as they are.
+"""
+
+from __future__ import annotations
+
+import re
+
+# One pass, the alternatives in this order: a literal's content is never read as markup.
+_INLINE = re.compile(
+    r"``(?P<literal>\S(?:.*?\S)??)``"
+    r"|(?::[\w.+:-]+:|_)?`(?P<interpreted>[^`]+?)`(?::[\w.+:-]+:|__?)?"
+    r"|[ \t]?\[(?:#[\w-]*|\*|\d+)\]_"
+    r"|\|(?P<substitution>[^|\s](?:[^|]*?[^|\s])?)\|(?:__?)?"
+    r"|(?<![\w*\\])\*\*(?P<strong>\S(?:.*?\S)??)\*\*(?![\w*])"
+    r"|(?<![\w*\\])\*(?P<emphasis>[^\s*](?:[^*]*?[^\s*])??)\*(?![\w*])"
+    r"|(?<![\w`])(?P<name>[A-Za-z0-9][\w.+-]*?)__?(?=[\s.,;:!?)\]}'\"]|$)",
+    re.DOTALL,
+)
+_TARGET = re.compile(r"(.*?)\s*<([^<>]+)>", re.DOTALL)  # "title <target>"
+_WORDS = ("substitution", "strong", "emphasis", "name")
+
+
+def _render(found: re.Match[str]) -> str:
+    if found["literal"] is not None:
+        return found["literal"]
+    if (text := found["interpreted"]) is not None:
+        if (titled := _TARGET.fullmatch(text)) is not None:
+            return titled[1] or titled[2]
+        return text.lstrip("~!")
+    for group in _WORDS:
+        if found[group] is not None:
+            return str(found[group])
+    return ""  # a footnote or citation reference
+
+
+def render_inline(text: str) -> str:
+    """``text`` (one paragraph or title of reST prose) with its inline markup rendered (see
+    the module docstring). A paragraph ending in ``::`` (it introduces a literal block)
+    ends in ``:``, or in nothing when the ``::`` stands apart."""
+    rendered = _INLINE.sub(_render, text).rstrip()
+    if text.rstrip().endswith("::") and rendered.endswith("::"):
+        head = rendered[:-2]
+        rendered = head.rstrip() if not head or head[-1].isspace() else head + ":"
+    return rendered
