@@ -4,7 +4,7 @@ passage (or the documents at all) mention it.
 Words are lowercased, stop words and question words dropped, irregular verb forms mapped to
 their base ("held" -> "hold", "broke" -> "break") and stemmed. A question word matches a
 passage word with the same stem, or one it begins ("break" ~ "breakdown", at least
-MIN_PREFIX letters).
+MIN_PREFIX letters); a word the documents never use also matches one it is a misspelling of.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import math
 import re
 import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import Stemmer
 
@@ -27,6 +27,7 @@ def _split(words: str) -> list[str]:
 
 TOKEN = re.compile(r"(?u)\b\w\w+\b")
 MIN_PREFIX = 4
+MISSPELT = 0.8  # difflib's similarity ratio from which a word is read as a misspelling
 # Lucene's English list plus the words that make a question a question.
 STOPWORDS = frozenset(STOPWORDS_EN) | frozenset(
     _split(
@@ -101,7 +102,9 @@ class TermCounter:
         return math.log((self.size + 1) / (self.df.get(term, 0) + 0.5))
 
     def support(self, query: frozenset[str], held: frozenset[str]) -> float:
-        """IDF-weighted share of ``query``'s terms that ``held`` matches (1.0 for none)."""
+        """IDF-weighted share of ``query``'s terms that ``held`` matches (1.0 for none). A
+        term no text holds also matches a held term it is a misspelling of ("contri" from
+        "contries" ~ "countri"): the question misspelt it."""
         total = found = 0.0
         starts = ""  # "\n"-joined held terms: a prefix is found by one substring search
         for term in query:
@@ -111,7 +114,7 @@ class TermCounter:
                 found += weight
             elif len(term) >= MIN_PREFIX:
                 starts = starts or "\n" + "\n".join(held)
-                if "\n" + term in starts:
+                if "\n" + term in starts or (term not in self.df and _misspelt(term, held)):
                     found += weight
         return found / total if total > 0 else 1.0
 
@@ -129,4 +132,9 @@ class TermCounter:
         near = self._by_initial.get(word[0], ())
         if len(word) >= MIN_PREFIX and any(w.startswith(word) for w in near):
             return True
-        return bool(difflib.get_close_matches(word, near, n=1, cutoff=0.8))
+        return _misspelt(word, near)
+
+
+def _misspelt(word: str, words: Collection[str]) -> bool:
+    """Whether ``word`` is close enough to one of ``words`` to be a misspelling of it."""
+    return bool(difflib.get_close_matches(word, words, n=1, cutoff=MISSPELT))
