@@ -12,7 +12,9 @@ should read as the page does. ``render_inline`` keeps:
   an inline target ``_`colon-separated```), or the URL when it is all there is;
 - the words of ``**strong**``, ``*emphasis*`` and ``|substitution|`` references;
 
-and drops footnote and citation references (``[#]_``, ``[1]_``, ``[*]_``). Like docutils,
+and drops footnote and citation references (``[#]_``, ``[1]_``, ``[*]_``). Outside
+literals a backslash escapes the character after it (``\\*`` is a star, ``\\<x>`` no
+target) and an escaped space is nothing. Like docutils,
 markup starts only after a space or punctuation and ends before one, so ``2*3*4``,
 ``snake_case_name`` and ``__init__`` stay as they are.
 """
@@ -24,16 +26,22 @@ import re
 # One pass, the alternatives in this order: a literal's content is never read as markup.
 _INLINE = re.compile(
     r"``(?P<literal>\S(?:.*?\S)??)``"
-    r"|(?::[\w.+:-]+:|_)?`(?P<interpreted>[^`]+?)`(?::[\w.+:-]+:|__?)?"
+    r"|(?::[\w.+:-]+:|_)?`(?P<interpreted>(?:\\.|[^`\\])+?)`(?::[\w.+:-]+:|__?)?"
     r"|[ \t]?\[(?:#[\w-]*|\*|\d+)\]_"
     r"|\|(?P<substitution>[^|\s](?:[^|]*?[^|\s])?)\|(?:__?)?"
     r"|(?<![\w*\\])\*\*(?P<strong>\S(?:.*?\S)??)\*\*(?![\w*])"
     r"|(?<![\w*\\])\*(?P<emphasis>[^\s*](?:[^*]*?[^\s*])??)\*(?![\w*])"
-    r"|(?<![\w`])(?P<name>[A-Za-z0-9][\w.+-]*?)__?(?=[\s.,;:!?)\]}'\"]|$)",
+    r"|(?<![\w`])(?P<name>[A-Za-z0-9][\w.+-]*?)__?(?=[\s.,;:!?)\]}'\"]|$)"
+    r"|\\(?P<escaped>.)",
     re.DOTALL,
 )
-_TARGET = re.compile(r"(.*?)\s*<([^<>]+)>", re.DOTALL)  # "title <target>"
+_TARGET = re.compile(r"(.*?(?<!\\))\s*<([^<>]+)>", re.DOTALL)  # "title <target>", not "\<x>"
+_ESCAPE = re.compile(r"\\(.)", re.DOTALL)  # "\*" is a star; "\ " (escaped space) is nothing
 _WORDS = ("substitution", "strong", "emphasis", "name")
+
+
+def _unescape(text: str) -> str:
+    return _ESCAPE.sub(lambda found: "" if found[1].isspace() else found[1], text)
 
 
 def _render(found: re.Match[str]) -> str:
@@ -41,11 +49,13 @@ def _render(found: re.Match[str]) -> str:
         return found["literal"]
     if (text := found["interpreted"]) is not None:
         if (titled := _TARGET.fullmatch(text)) is not None:
-            return titled[1] or titled[2]
-        return text.lstrip("~!")
+            return _unescape(titled[1] or titled[2])
+        return _unescape(text.lstrip("~!"))
     for group in _WORDS:
         if found[group] is not None:
             return str(found[group])
+    if found["escaped"] is not None:
+        return "" if found["escaped"].isspace() else found["escaped"]
     return ""  # a footnote or citation reference
 
 

@@ -411,6 +411,9 @@ RST_INLINE = [
     ("Plain prose: nothing to render (really).", None),
     ("Example::", "Example:"),
     ("Example ::", "Example"),
+    # escapes: a backslash makes the next character plain; "\<x>" is no link target
+    (r"Elements: `\<note>`_, `\<tip>`_; a \*star\*, x\ y, \\ and ``\\ kept``",
+     r"Elements: <note>, <tip>; a *star*, xy, \ and \\ kept"),
 ]  # fmt: skip
 
 
