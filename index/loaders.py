@@ -309,6 +309,8 @@ def _parse_rst(text: str) -> list[Block]:
             literal = -1
         if not para and literal < 0 and _EXPLICIT.match(line.lstrip()):
             end = _block_end(lines, i, _indent(line))
+            if line.strip() == ".." and (i + 1 == len(lines) or not lines[i + 1].strip()):
+                end = i + 1  # an empty comment: it ends a construct and takes nothing after it
             blocks += _explicit_blocks(lines[i:end])
             i = end
             continue

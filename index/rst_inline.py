@@ -61,10 +61,11 @@ def _render(found: re.Match[str]) -> str:
 
 def render_inline(text: str) -> str:
     """``text`` (one paragraph or title of reST prose) with its inline markup rendered (see
-    the module docstring). A paragraph ending in ``::`` (it introduces a literal block)
-    ends in ``:``, or in nothing when the ``::`` stands apart."""
+    the module docstring). A paragraph ending in ``::`` introduces a literal block and ends
+    in ``:``, even where docutils shows no colon (``::`` standing apart): it announces
+    what follows, and an answer quoting it must quote the block too (``index.retriever``)."""
     rendered = _INLINE.sub(_render, text).rstrip()
     if text.rstrip().endswith("::") and rendered.endswith("::"):
-        head = rendered[:-2]
-        rendered = head.rstrip() if not head or head[-1].isspace() else head + ":"
+        head = rendered[:-2].rstrip()
+        rendered = head + ":" if head else ""
     return rendered

@@ -360,12 +360,14 @@ RST_MARKUP = [
     (".. [#] A footnote\n   over two lines.", ["A footnote\nover two lines."]),
     ("Example::\n\n   .. note:: shown, not read\n   .. _kept: as typed\n\nAfter.",
      ["Example:", ".. note:: shown, not read\n   .. _kept: as typed", "After."]),
-    ("Run this (no colon shown) ::\n\n   ``kept`` *as* `typed`_", ["Run this (no colon shown)",
+    ("Run this ::\n\n   ``kept`` *as* `typed`_", ["Run this:",
      "``kept`` *as* `typed`_"]),
     ("Term\n  .. _inner: https://example.org/\n\n  Definition.",
      ["Term\n  .. _inner: https://example.org/", "Definition."]),
     ("* item\n\n  .. _inner: https://example.org/\n\n  More.", ["* item", "More."]),
     ("....\n\nA transition above.", ["A transition above."]),
+    # an empty comment (".." then a blank line) takes nothing after it: a block quote follows
+    ("Text.\n\n..\n\n    A quoted epigraph.\n\nAfter.", ["Text.", "A quoted epigraph.", "After."]),
 ]  # fmt: skip
 
 
@@ -410,7 +412,8 @@ RST_INLINE = [
     ("2*3*4 = 24, snake_case_name, __init__, a * b and *.txt files", None),
     ("Plain prose: nothing to render (really).", None),
     ("Example::", "Example:"),
-    ("Example ::", "Example"),
+    ("Example ::", "Example:"),
+    ("::", ""),
     # escapes: a backslash makes the next character plain; "\<x>" is no link target
     (r"Elements: `\<note>`_, `\<tip>`_; a \*star\*, x\ y, \\ and ``\\ kept``",
      r"Elements: <note>, <tip>; a *star*, xy, \ and \\ kept"),
