@@ -3,7 +3,9 @@
 A document's blocks are normalised one by one and joined with blank lines into the
 *normalised document text*; every chunk is a slice of it. Chunks never cross a heading,
 hold whole sentences (a sentence longer than the budget is split at word boundaries) and
-fit the embedding model's token limit together with their heading path.
+fit the embedding model's token limit together with their heading path. A section that fits
+that limit whole is one chunk (its parts answer together: a directive's fields, its
+description and its example); a longer one is cut into chunks of about ``target_tokens``.
 """
 
 from __future__ import annotations
@@ -25,10 +27,10 @@ HEADING_SEPARATOR = " > "
 
 @dataclass(frozen=True, slots=True)
 class ChunkerSettings:
-    """``target_tokens``: chunk size aimed for; ``overlap_tokens``: how much of the previous
-    chunk's tail (whole sentences) starts the next one; ``max_tokens``: the hard limit of the
-    embedding input (heading path + chunk text), normally the model's max sequence length
-    minus its special tokens."""
+    """``target_tokens``: chunk size aimed for in a section too long to be one chunk;
+    ``overlap_tokens``: how much of the previous chunk's tail (whole sentences) starts the
+    next one; ``max_tokens``: the hard limit of the embedding input (heading path + chunk
+    text), normally the model's max sequence length minus its special tokens."""
 
     target_tokens: int = 128
     overlap_tokens: int = 24
@@ -147,7 +149,9 @@ def chunk_document(
         for block_start, block_end in section.spans:
             for s, e in split_sentences(text, block_start, block_end, vocabulary):
                 sentences.extend(_fit_sentence(text, s, e, budget, count_tokens))
-        for packed in _pack(sentences, target, settings.overlap_tokens):
+        fits_whole = sum(tokens for _, _, tokens in sentences) <= budget
+        packs = [sentences] if fits_whole else _pack(sentences, target, settings.overlap_tokens)
+        for packed in packs:
             group = packed
             start, end = group[0][0], group[-1][1]
             while count_tokens(text[start:end]) > budget and len(group) > 1:

@@ -205,7 +205,7 @@ def test_long_sentence_is_split_not_truncated() -> None:
 
 
 def test_overlap_repeats_trailing_sentences() -> None:
-    sentences = " ".join(f"Sentence number {i} is here." for i in range(30))
+    sentences = " ".join(f"Sentence number {i} is here." for i in range(60))
     doc = LoadedDocument("a.txt", "a", (Block("text", sentences),), "h")
     _, chunks = chunk_document(
         doc, ChunkerSettings(target_tokens=40, overlap_tokens=12), approx_token_count
@@ -214,6 +214,16 @@ def test_overlap_repeats_trailing_sentences() -> None:
     for a, b in pairwise(chunks):
         assert b.start < a.end  # overlap
         assert b.start > a.start  # progress
+
+
+@pytest.mark.parametrize(("sentences", "chunks"), [(20, 1), (60, 5)])
+def test_a_section_that_fits_the_window_is_one_chunk(sentences: int, chunks: int) -> None:
+    text = " ".join(f"Sentence number {i} is here." for i in range(sentences))  # ~7 tokens
+    doc = LoadedDocument("a.txt", "a", (Block("text", text),), "h")
+    settings = ChunkerSettings(target_tokens=100, overlap_tokens=0, max_tokens=254)
+    _, found = chunk_document(doc, settings, approx_token_count)
+    assert len(found) == chunks
+    assert all(approx_token_count(c.text) <= settings.max_tokens for c in found)
 
 
 def test_normalize_document_joins_blocks() -> None:
