@@ -53,6 +53,8 @@ DOCUTILS_SDIST_SHA256 = "746f5060322511280a1e50eb76846ed6bf2342984b2ac04dc42caa1
 DOCUTILS_USER_DOCS = ("config", "emacs", "html", "latex", "links", "mailing-lists", "manpage",
                       "odt", "slide-shows", "smartquotes", "todo-lists", "tools")  # fmt: skip
 DOCUTILS_DOCS = ("FAQ.rst", *(f"docs/user/{name}.rst" for name in DOCUTILS_USER_DOCS))
+# The whole documentation: every regular *.rst file in the sdist's top folder and under docs/.
+DOCUTILS_ALL_DOCS = 67
 
 VENDORED_SPEC = Path(__file__).resolve().parent / "fakediscord" / "spec" / "openapi.json.gz"
 SPEC_SHA256 = "8c1d0707ccdf8e380a86dfba04058820a66435c1b69d5ed82e04dd8c0520dd73"  # uncompressed
@@ -359,6 +361,67 @@ def _docutils_docs_dir() -> Path:
         _docutils_files,
         _docs_intact,
     )
+
+
+def docutils_all_docs_dir() -> Path:
+    """A folder holding docutils 0.23's whole reST documentation (read-only: copy before
+    use): the :data:`DOCUTILS_ALL_DOCS` ``*.rst`` files of the sdist's top folder and of
+    ``docs/`` and its subfolders (1.7 MB), from the same pinned sdist as
+    :func:`docutils_docs_dir`, unpacked once into the cache folder."""
+    return _remembered("docutils-all", _docutils_all_docs_dir)
+
+
+def _docutils_all_docs_dir() -> Path:
+    return _unpacked_once(
+        "docutils docs",
+        f"docutils-{DOCUTILS_VERSION}-all-docs",
+        DOCUTILS_SDIST,
+        DOCUTILS_SDIST_SHA256,
+        _pip_download,
+        _docutils_all_files,
+        _all_docs_intact,
+    )
+
+
+def _all_docs_intact(folder: Path) -> bool:
+    try:
+        sums = json.loads((folder / SUMS).read_text(encoding="utf-8"))
+        on_disk = {p.relative_to(folder).as_posix() for p in folder.rglob("*.rst")}
+        return (
+            len(sums) == DOCUTILS_ALL_DOCS
+            and set(sums) == on_disk
+            and all(sha256_bytes((folder / n).read_bytes()) == h for n, h in sums.items())
+        )
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _docutils_all_files(sdist: bytes) -> dict[str, bytes]:
+    """Every regular ``*.rst`` member of the sdist's top folder and of ``docs/``, as
+    relative path -> bytes. A name with an empty, ``.`` or ``..`` part is refused, so nothing
+    can land outside the target folder; nothing is extracted to disk by tarfile."""
+    top = f"docutils-{DOCUTILS_VERSION}/"
+    files: dict[str, bytes] = {}
+    try:
+        with tarfile.open(fileobj=io.BytesIO(sdist), mode="r:gz") as tar:
+            for member in tar.getmembers():
+                name = member.name[len(top) :] if member.name.startswith(top) else ""
+                parts = name.split("/")
+                wanted = name.endswith(".rst") and (len(parts) == 1 or parts[0] == "docs")
+                if not wanted or not member.isfile():
+                    continue
+                if any(part in ("", ".", "..") for part in parts):
+                    raise Unavailable(f"docutils docs: unsafe member name {member.name!r}")
+                fh = tar.extractfile(member)
+                if fh is None:
+                    raise Unavailable(f"docutils docs: {member.name} is not a regular file")
+                files[name] = fh.read()
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        raise Unavailable(f"docutils docs: cannot unpack {DOCUTILS_SDIST}: {exc}") from exc
+    if len(files) != DOCUTILS_ALL_DOCS:
+        reason = f"{len(files)} *.rst files, not {DOCUTILS_ALL_DOCS}"
+        raise Unavailable(f"docutils docs: {DOCUTILS_SDIST} holds {reason}")
+    return files
 
 
 def _docs_intact(folder: Path) -> bool:
