@@ -24,13 +24,15 @@ from __future__ import annotations
 import re
 
 # One pass, the alternatives in this order: a literal's content is never read as markup.
+# Every span is bounded (``_SPAN`` characters) so that unclosed markup costs linear time.
+_SPAN = 400
 _INLINE = re.compile(
-    r"``(?P<literal>\S(?:.*?\S)??)``"
+    rf"``(?P<literal>\S(?:.{{0,{_SPAN}}}?\S)??)``"
     r"|(?::[\w.+:-]+:|_)?`(?P<interpreted>(?:\\.|[^`\\])+?)`(?::[\w.+:-]+:|__?)?"
     r"|[ \t]?\[(?:#[\w-]*|\*|\d+)\]_"
     r"|\|(?P<substitution>[^|\s](?:[^|]*?[^|\s])?)\|(?:__?)?"
-    r"|(?<![\w*\\])\*\*(?P<strong>\S(?:.*?\S)??)\*\*(?![\w*])"
-    r"|(?<![\w*\\])\*(?P<emphasis>[^\s*](?:[^*]*?[^\s*])??)\*(?![\w*])"
+    rf"|(?<![\w*\\])\*\*(?P<strong>[^\s*](?:[^*]{{0,{_SPAN}}}?[^\s*])??)\*\*(?![\w*])"
+    rf"|(?<![\w*\\])\*(?P<emphasis>[^\s*](?:[^*]{{0,{_SPAN}}}?[^\s*])??)\*(?![\w*])"
     r"|(?<![\w`])(?P<name>[A-Za-z0-9][\w.+-]*?)__?(?=[\s.,;:!?)\]}'\"]|$)"
     r"|\\(?P<escaped>.)",
     re.DOTALL,
