@@ -99,7 +99,9 @@ class Evidence:
     relevance questions about other things reach in these documents (``index.background``).
     ``on_topic`` and ``answered``: the two confidences (see ``RetrievalSettings``) whose
     minimum is the answer's. ``coverage``: how well the top passage's words, in context,
-    cover the question's (``index.late.maxsim``, 0 to 1).
+    cover the question's (``index.late.maxsim``, 0 to 1). ``names``: the question's words
+    the documents never use that the model only knows in pieces ("nftables", "flatpak",
+    "cosmodrome"): names of things the documents do not mention.
     """
 
     relevance: float
@@ -112,6 +114,7 @@ class Evidence:
     on_topic: float = 1.0
     answered: float = 1.0
     coverage: float = 0.0
+    names: tuple[str, ...] = ()
 
     def explain(self) -> str:
         kind = f"asks for a {self.answer_type}: {'found' if self.fits else 'none found'}"
@@ -120,7 +123,9 @@ class Evidence:
             f"answer sentence {self.sentence:.2f}, "
             f"question words in the passage {self.support:.0%} "
             f"(covered in context {self.coverage:.2f}), "
-            f"never in the documents {self.unknown:.0%}; "
+            f"never in the documents {self.unknown:.0%}"
+            + (f" (names {', '.join(self.names)})" if self.names else "")
+            + "; "
             + (kind if self.answer_type else "no particular kind of answer asked for")
             + f"; on topic {self.on_topic:.2f}, answered {self.answered:.2f}"
         )

@@ -124,7 +124,12 @@ class TermCounter:
         words = set(content_words(text))
         if not words:
             return 0.0
-        return sum(not self._known(w) for w in words) / len(words)
+        return len(self.unknown_words(text)) / len(words)
+
+    def unknown_words(self, text: str) -> list[str]:
+        """``text``'s content words that no text uses (as ``unknown_share`` counts them),
+        sorted."""
+        return sorted(w for w in set(content_words(text)) if not self._known(w))
 
     def _known(self, word: str) -> bool:
         if word in self._words:

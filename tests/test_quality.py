@@ -44,17 +44,17 @@ def article_engine(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder)
 
 # (set, split, top-1 floor, top-3 floor, sentence floor, most false refusals,
 #  least share of unanswerable refused). Raised when re-ranking by coverage (index.late)
-#  lifted top-1 on every set, and Debian's when the best 10 (not 5) were re-ranked. The
-#  article test half's unanswerable floor was lowered (0.2 -> 0.14: 3 -> 2 of 14) when a
-#  section that fits the window became one passage: the article's last section and its
-#  closing paragraph, now one passage, answer "how the White House reacted" (confidence
-#  0.34 -> 0.65); the tune halves did not move and the docutils sets gained 3-4 points of
-#  top-1 (README, Quality).
+#  lifted top-1 on every set, and Debian's when the best 10 (not 5) were re-ranked. When a
+#  section that fits the window became one passage the article test half refused one
+#  unanswerable question fewer (3 -> 2 of 14: its last section and closing paragraph, now
+#  one passage, answer "how the White House reacted"); when names the documents never use
+#  became evidence (Evidence.names) the unanswerable refused rose to 5 and 3 of 14 on the
+#  article, 5 and 4 of 8 on the Debian FAQ: the floors are those less one question.
 FLOORS = [
-    ("article", "tune", 0.78, 0.95, 0.78, 4, 0.2),
+    ("article", "tune", 0.78, 0.95, 0.78, 4, 0.28),
     ("article", "test", 0.80, 0.95, 0.72, 2, 0.14),
-    ("debian", "tune", 0.74, 0.86, 0.58, 2, 0.25),
-    ("debian", "test", 0.84, 0.95, 0.64, 2, 0.2),
+    ("debian", "tune", 0.74, 0.86, 0.58, 2, 0.5),
+    ("debian", "test", 0.84, 0.95, 0.64, 2, 0.375),
 ]
 
 

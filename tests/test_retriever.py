@@ -4,6 +4,7 @@ boundary, answer types, an empty index, and the title/fragment rules answers rel
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -155,6 +156,14 @@ def test_confidence_rises_with_evidence() -> None:
     low, high = judge(evidence(0.5, 0.3), settings), judge(evidence(0.5, 0.9), settings)
     assert high.answered > low.answered
     assert judge(evidence(0.9), settings).on_topic > judge(evidence(0.4), settings).on_topic
+
+
+def test_a_name_the_documents_never_use_lowers_the_answered_confidence() -> None:
+    settings = RetrievalSettings()
+    plain = judge(evidence(0.5, 0.8), settings)
+    named = judge(replace(evidence(0.5, 0.8), names=("nftables",)), settings)
+    assert named.answered < plain.answered and named.on_topic == plain.on_topic
+    assert "names nftables" in named.explain() and "names" not in plain.explain()
 
 
 @pytest.mark.parametrize(

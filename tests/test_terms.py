@@ -55,3 +55,10 @@ def test_a_misspelling_matches_only_when_no_text_uses_the_word(counter: TermCoun
 )
 def test_unknown_share(counter: TermCounter, question: str, share: float) -> None:
     assert counter.unknown_share(question) == pytest.approx(share)
+
+
+def test_unknown_words_are_the_ones_unknown_share_counts(counter: TermCounter) -> None:
+    question = "Was the Hanoi dinner served by contries chef?"
+    unknown = counter.unknown_words(question)
+    assert unknown == ["chef", "dinner", "served"]  # "contries": misspelt "countries"
+    assert counter.unknown_share(question) == pytest.approx(len(unknown) / 5)
