@@ -71,6 +71,58 @@ _PLACE = re.compile(
 )
 
 
+Detail = Literal["age", "date", "transport"]
+# Narrower asks a passage either answers or does not: an age needs an age, a date a day (a
+# year does not say on what date), "how did they travel" a means of travel.
+_DETAIL_QUESTIONS: tuple[tuple[re.Pattern[str], Detail], ...] = (
+    (re.compile(r"\bhow old\b|\b(what|which) age\b", re.IGNORECASE), "age"),
+    (re.compile(r"\b(exact|what|which) (date|day)\b", re.IGNORECASE), "date"),
+    (
+        re.compile(
+            r"\bhow (did|does|do|will|would|is|are|was|were) [\w' ]{1,40}?\b"
+            r"(travel\w*|journey\w*)\b|\b(means|mode) of (transport\w*|travel)\b",
+            re.IGNORECASE,
+        ),
+        "transport",
+    ),
+)
+_DETAIL_ANSWERS: dict[Detail, re.Pattern[str]] = {
+    "age": re.compile(
+        r"\b\d{1,3}[- ]years?[- ]old\b|\baged? \d{1,3}\b|\bage of \d{1,3}\b|"
+        r"\b(born|founded|created|established|started|began)\b[^.]{0,40}\b(1[5-9]\d\d|20\d\d)\b",
+        re.IGNORECASE,
+    ),
+    "date": re.compile(
+        rf"\b({_MONTHS}) \d{{1,2}}\b|\b\d{{1,2}}(st|nd|rd|th)? (of )?({_MONTHS})\b|"
+        r"\b\d{4}-\d\d-\d\d\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b|"
+        r"\b(mon|tues|wednes|thurs|fri|satur|sun)day\b|\b(today|tomorrow|yesterday)\b",
+        re.IGNORECASE,
+    ),
+    "transport": re.compile(
+        r"\b(train|trains|rail|railway|plane|planes|aircraft|airplane|jet|flight|flights|flew|"
+        r"fly|flying|car|cars|motorcade|bus|ship|boat|ferry|drove|drive|driving|taxi|"
+        r"helicopter|bicycle|bike|on foot|walked|by (air|road|sea|land))\b",
+        re.IGNORECASE,
+    ),
+}
+
+
+def question_detail(question: str) -> Detail | None:
+    """The narrow thing ``question`` asks for, if any: an age ("how old"), a date ("on
+    what exact date", not "when": a year answers that), a means of travel ("how did he
+    travel to ...")."""
+    for pattern, detail in _DETAIL_QUESTIONS:
+        if pattern.search(question):
+            return detail
+    return None
+
+
+def holds_detail(detail: Detail, text: str) -> bool:
+    """Whether ``text`` holds an answer of ``detail``: an age (or the year something was
+    born, founded or created), a day-level date, a means of travel."""
+    return bool(_DETAIL_ANSWERS[detail].search(text))
+
+
 def question_type(question: str) -> AnswerType | None:
     """The kind of answer ``question`` asks for, or None when it asks for no particular kind.
 

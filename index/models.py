@@ -101,7 +101,9 @@ class Evidence:
     minimum is the answer's. ``coverage``: how well the top passage's words, in context,
     cover the question's (``index.late.maxsim``, 0 to 1). ``names``: the question's words
     the documents never use that the model only knows in pieces ("nftables", "flatpak",
-    "cosmodrome"): names of things the documents do not mention.
+    "cosmodrome"): names of things the documents do not mention. ``missing``: the narrow
+    thing the question asks for (an age, a date, a means of travel; see
+    ``index.answer_types.question_detail``) when the top passage holds none, else None.
     """
 
     relevance: float
@@ -115,6 +117,7 @@ class Evidence:
     answered: float = 1.0
     coverage: float = 0.0
     names: tuple[str, ...] = ()
+    missing: str | None = None
 
     def explain(self) -> str:
         kind = f"asks for a {self.answer_type}: {'found' if self.fits else 'none found'}"
@@ -127,6 +130,7 @@ class Evidence:
             + (f" (names {', '.join(self.names)})" if self.names else "")
             + "; "
             + (kind if self.answer_type else "no particular kind of answer asked for")
+            + (f"; the {self.missing} asked for is not in the passage" if self.missing else "")
             + f"; on topic {self.on_topic:.2f}, answered {self.answered:.2f}"
         )
 

@@ -11,7 +11,14 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from index.answer_types import AnswerType, fits, question_type
+from index.answer_types import (
+    AnswerType,
+    Detail,
+    fits,
+    holds_detail,
+    question_detail,
+    question_type,
+)
 from index.background import OFF_TOPIC_PROBES, background_level, probe_vectors
 from index.embedding import Embedder
 from index.errors import QuestionError
@@ -49,12 +56,14 @@ class RetrievalSettings:
     against the index's off-topic level (``index.background``): a question is on topic as
     it rises ``on_topic_margin`` above it (a logistic of slope ``confidence_slope``), and
     ``confidence_weights`` (bias; relevance and answer-sentence cosine, both above that
-    level; square root of support; unknown; coverage; 1 if the question has ``names``; see
-    ``Evidence``) give the answered confidence through a logistic regression. The engine
+    level; square root of support; unknown; coverage; 1 if the question has ``names``; 1 if
+    the narrow thing it asks for is ``missing``; see ``Evidence``) give the answered
+    confidence through a logistic regression. The engine
     refuses below ``min_confidence``. Weights were fitted on the tune halves of tests/data
     and the dev sets, the bias set so that 0.5 lets through all but ~1.5% of answerable
     questions; the weight of names was then chosen on the tune halves as the strongest that
-    refuses no more answerable question there (see README).
+    refuses no more answerable question there, and that of a missing detail set to refuse
+    on its own (an age the passage does not give is not in the documents; see README).
     """
 
     top_k: int = 3
@@ -68,8 +77,8 @@ class RetrievalSettings:
     coverage_prior: float = 3.0
     sentence_weights: tuple[float, float, float] = (0.2, 0.1, 0.5)
     restates: float = 0.9
-    confidence_weights: tuple[float, float, float, float, float, float, float] = (
-        -2.89, 4.7, 0.68, 2.86, 0.13, 2.46, -1.0
+    confidence_weights: tuple[float, float, float, float, float, float, float, float] = (
+        -2.89, 4.7, 0.68, 2.86, 0.13, 2.46, -1.0, -4.0
     )  # fmt: skip
     on_topic_margin: float = 0.03
     confidence_slope: float = 12.0
@@ -156,7 +165,7 @@ class Retriever:
         qterms = terms.terms_of([query])[0]
         found = self.store.candidates(query, qvec, self.settings.candidates)
         kind = question_type(query)
-        ranked = self._rerank(self._rank(found, qvec, kind), qtokens)
+        ranked = self._rerank(self._rank(found, qvec, kind, question_detail(query)), qtokens)
         if not ranked:
             return Answer(question, True, 0.0, "", ())
         chosen = _diverse(ranked, found.chunks, top_k)
@@ -167,6 +176,7 @@ class Retriever:
             background=self.background(),
             coverage=chosen[0].coverage,
             names=self._names(terms.unknown_words(query)),
+            missing=_missing(query, found.chunks[chosen[0].row]),
         )
         evidence = judge(evidence, self.settings)
         confidence = min(evidence.on_topic, evidence.answered)
@@ -236,13 +246,18 @@ class Retriever:
         return tuple(chunk.display_sentences[i] for i in picked), evidence
 
     def features(
-        self, found: Candidates, qvec: np.ndarray, kind: AnswerType | None = None
+        self,
+        found: Candidates,
+        qvec: np.ndarray,
+        kind: AnswerType | None = None,
+        detail: Detail | None = None,
     ) -> np.ndarray:
         """Ranking features, one row per candidate: dense chunk cosine, best sentence cosine,
         heading cosine, BM25 scaled to [0, 1] by the best candidate's score, 1 if the chunk
         opens its section, 1 if it opens a section whose heading matches the question
         (cosine at least ``heading_match``), and 1 if the chunk holds the kind of answer
-        asked for (0 for questions asking for no particular kind)."""
+        asked for (0 for questions asking for no particular kind; for a narrow ask, an age,
+        a date or a means of travel, 1 if the chunk or its heading holds that)."""
         feats = np.zeros((len(found), 7), dtype=np.float32)
         if not len(found):
             return feats
@@ -256,14 +271,20 @@ class Retriever:
         for row, vectors in enumerate(found.sentence_vectors):
             if len(vectors):
                 feats[row, 1] = float((vectors @ qvec).max())
-            if kind is not None:
+            if detail is not None:  # a narrower ask: an age, a date, a means of travel
+                feats[row, 6] = holds_detail(detail, _with_heading(found.chunks[row]))
+            elif kind is not None:
                 feats[row, 6] = fits(kind, found.chunks[row].text)
         return feats
 
     def _rank(
-        self, found: Candidates, qvec: np.ndarray, kind: AnswerType | None = None
+        self,
+        found: Candidates,
+        qvec: np.ndarray,
+        kind: AnswerType | None = None,
+        detail: Detail | None = None,
     ) -> list[_Scored]:
-        feats = self.features(found, qvec, kind)
+        feats = self.features(found, qvec, kind, detail)
         fused = feats @ np.asarray(self.settings.weights, dtype=np.float32)
         relevance = feats[:, :3].max(axis=1)
         scored = [
@@ -325,10 +346,26 @@ def judge(evidence: Evidence, settings: RetrievalSettings) -> Evidence:
     bias, *weights = settings.confidence_weights
     above = evidence.relevance - evidence.background
     x = (above, evidence.sentence - evidence.background, math.sqrt(evidence.support),
-         evidence.unknown, evidence.coverage, float(bool(evidence.names)))  # fmt: skip
+         evidence.unknown, evidence.coverage, float(bool(evidence.names)),
+         float(evidence.missing is not None))  # fmt: skip
     z = bias + sum(w * v for w, v in zip(weights, x, strict=True))
     topic = settings.confidence_slope * (above - settings.on_topic_margin)
     return replace(evidence, on_topic=_logistic(topic), answered=_logistic(z))
+
+
+def _missing(question: str, chunk: Chunk) -> str | None:
+    """The narrow thing ``question`` asks for (``index.answer_types.question_detail``)
+    when the answer passage ``chunk`` (text or heading) holds none of it, else None.
+    Candidates holding it rank higher (``Retriever.features``), so one that does is on top
+    when the documents have it."""
+    detail = question_detail(question)
+    if detail is None or holds_detail(detail, _with_heading(chunk)):
+        return None
+    return detail
+
+
+def _with_heading(chunk: Chunk) -> str:
+    return " ".join((*chunk.heading, chunk.text))
 
 
 def _logistic(z: float) -> float:

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from index.answer_types import fits, question_type
+from index.answer_types import Detail, fits, holds_detail, question_detail, question_type
 from index.late import TokenVectors
 from index.models import Chunk, Evidence
 from index.passages import MemoryStore, top_k
@@ -156,6 +156,49 @@ def test_confidence_rises_with_evidence() -> None:
     low, high = judge(evidence(0.5, 0.3), settings), judge(evidence(0.5, 0.9), settings)
     assert high.answered > low.answered
     assert judge(evidence(0.9), settings).on_topic > judge(evidence(0.4), settings).on_topic
+
+
+@pytest.mark.parametrize(
+    ("question", "detail"),
+    [
+        ("How old is Kim Jong Un?", "age"),
+        ("what age was he", "age"),
+        ("On what exact date will the meeting take place?", "date"),
+        ("Which day was Debian 11 released?", "date"),
+        ("How did Kim travel to Russia?", "transport"),
+        ("what means of transport did they use", "transport"),
+        ("When did the Hanoi summit break down?", None),  # a year answers "when"
+        ("how do i get to the next slide", None),
+        ("How many days does a fix wait?", None),
+        ("What is the date format?", None),
+    ],
+)
+def test_narrow_asks(question: str, detail: str | None) -> None:
+    assert question_detail(question) == detail
+
+
+@pytest.mark.parametrize(
+    ("detail", "text", "held"),
+    [
+        ("age", "He is 39 years old.", True),
+        ("age", "The project was created by Ian Murdock in 1993.", True),
+        ("age", "He has met world leaders since 2019.", False),
+        ("date", "The summit opens on September 13.", True),
+        ("date", "Released 2024-04-09.", True),
+        ("date", "since the breakdown of the Hanoi Summit in 2019", False),
+        ("transport", "He arrived by armoured train.", True),
+        ("transport", "The two leaders will meet in Russia.", False),
+    ],
+)
+def test_holds_detail(detail: Detail, text: str, held: bool) -> None:
+    assert holds_detail(detail, text) is held
+
+
+def test_a_missing_detail_refuses_on_its_own() -> None:
+    settings = RetrievalSettings()
+    judged = judge(replace(evidence(0.8), missing="age"), settings)
+    assert min(judged.on_topic, judged.answered) < settings.min_confidence
+    assert "the age asked for is not in the passage" in judged.explain()
 
 
 def test_a_name_the_documents_never_use_lowers_the_answered_confidence() -> None:
