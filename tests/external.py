@@ -384,16 +384,7 @@ def _docutils_all_docs_dir() -> Path:
 
 
 def _all_docs_intact(folder: Path) -> bool:
-    try:
-        sums = json.loads((folder / SUMS).read_text(encoding="utf-8"))
-        on_disk = {p.relative_to(folder).as_posix() for p in folder.rglob("*.rst")}
-        return (
-            len(sums) == DOCUTILS_ALL_DOCS
-            and set(sums) == on_disk
-            and all(sha256_bytes((folder / n).read_bytes()) == h for n, h in sums.items())
-        )
-    except (OSError, ValueError, AttributeError):
-        return False
+    return _rst_intact(folder, lambda names: len(names) == DOCUTILS_ALL_DOCS)
 
 
 def _docutils_all_files(sdist: bytes) -> dict[str, bytes]:
@@ -425,11 +416,19 @@ def _docutils_all_files(sdist: bytes) -> dict[str, bytes]:
 
 
 def _docs_intact(folder: Path) -> bool:
+    return _rst_intact(folder, lambda names: names == set(DOCUTILS_DOCS))
+
+
+def _rst_intact(folder: Path, expected: Callable[[set[str]], bool]) -> bool:
+    """Whether ``folder`` holds exactly the ``*.rst`` files its checksum file lists, each
+    intact, and that list is the ``expected`` one."""
     try:
         sums = json.loads((folder / SUMS).read_text(encoding="utf-8"))
         on_disk = {p.relative_to(folder).as_posix() for p in folder.rglob("*.rst")}
-        return set(sums) == set(DOCUTILS_DOCS) == on_disk and all(
-            sha256_bytes((folder / n).read_bytes()) == h for n, h in sums.items()
+        return (
+            expected(set(sums))
+            and set(sums) == on_disk
+            and all(sha256_bytes((folder / n).read_bytes()) == h for n, h in sums.items())
         )
     except (OSError, ValueError, AttributeError):
         return False
