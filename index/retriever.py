@@ -58,12 +58,12 @@ class RetrievalSettings:
     ``confidence_weights`` (bias; relevance and answer-sentence cosine, both above that
     level; square root of support; unknown; coverage; 1 if the question has ``names``; 1 if
     the narrow thing it asks for is ``missing``; see ``Evidence``) give the answered
-    confidence through a logistic regression. The engine
-    refuses below ``min_confidence``. Weights were fitted on the tune halves of tests/data
-    and the dev sets, the bias set so that 0.5 lets through all but ~1.5% of answerable
-    questions; the weight of names was then chosen on the tune halves as the strongest that
-    refuses no more answerable question there, and that of a missing detail set to refuse
-    on its own (an age the passage does not give is not in the documents; see README).
+    confidence through a logistic regression. The engine refuses below ``min_confidence``.
+    Weights were fitted on the tune halves of tests/data and the dev sets, the bias set so
+    that 0.5 lets through all but ~1.5% of answerable questions; the weight of names was
+    then chosen on the tune halves as the strongest that refuses no more answerable
+    question there, and that of a missing detail set to refuse on its own (an age the
+    passage does not give is not in the documents; see README).
     """
 
     top_k: int = 3
@@ -164,8 +164,8 @@ class Retriever:
         terms = self.store.terms
         qterms = terms.terms_of([query])[0]
         found = self.store.candidates(query, qvec, self.settings.candidates)
-        kind = question_type(query)
-        ranked = self._rerank(self._rank(found, qvec, kind, question_detail(query)), qtokens)
+        kind, detail = question_type(query), question_detail(query)
+        ranked = self._rerank(self._rank(found, qvec, kind, detail), qtokens)
         if not ranked:
             return Answer(question, True, 0.0, "", ())
         chosen = _diverse(ranked, found.chunks, top_k)
@@ -176,7 +176,7 @@ class Retriever:
             background=self.background(),
             coverage=chosen[0].coverage,
             names=self._names(terms.unknown_words(query)),
-            missing=_missing(query, found.chunks[chosen[0].row]),
+            missing=_missing(detail, found.chunks[chosen[0].row]),
         )
         evidence = judge(evidence, self.settings)
         confidence = min(evidence.on_topic, evidence.answered)
@@ -353,12 +353,11 @@ def judge(evidence: Evidence, settings: RetrievalSettings) -> Evidence:
     return replace(evidence, on_topic=_logistic(topic), answered=_logistic(z))
 
 
-def _missing(question: str, chunk: Chunk) -> str | None:
-    """The narrow thing ``question`` asks for (``index.answer_types.question_detail``)
+def _missing(detail: Detail | None, chunk: Chunk) -> Detail | None:
+    """The narrow thing the question asks for (``index.answer_types.question_detail``)
     when the answer passage ``chunk`` (text or heading) holds none of it, else None.
     Candidates holding it rank higher (``Retriever.features``), so one that does is on top
     when the documents have it."""
-    detail = question_detail(question)
     if detail is None or holds_detail(detail, _with_heading(chunk)):
         return None
     return detail
