@@ -14,9 +14,9 @@ should read as the page does. ``render_inline`` keeps:
 
 and drops footnote and citation references (``[#]_``, ``[1]_``, ``[*]_``). Outside
 literals a backslash escapes the character after it (``\\*`` is a star, ``\\<x>`` no
-target) and an escaped space is nothing. Like docutils,
-markup starts only after a space or punctuation and ends before one, so ``2*3*4``,
-``snake_case_name`` and ``__init__`` stay as they are.
+target) and an escaped space is nothing. Like docutils, markup starts only after a space
+or punctuation and ends before one, so ``2*3*4``, ``snake_case_name`` and ``__init__``
+stay as they are.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def _render(found: re.Match[str]) -> str:
         if found[group] is not None:
             return str(found[group])
     if found["escaped"] is not None:
-        return "" if found["escaped"].isspace() else found["escaped"]
+        return _unescape(found[0])
     return ""  # a footnote or citation reference
 
 
