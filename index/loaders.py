@@ -23,6 +23,7 @@ from pathlib import Path, PurePosixPath
 
 from index.decoding import BINARY_SNIFF_BYTES, bom_encoding, decode_text
 from index.errors import DocumentError, SourceDocsError
+from index.md_inline import render_inline as render_markdown
 from index.models import Block, LoadedDocument, SkippedFile
 from index.rst_inline import render_inline
 from index.sentences import split_sentences
@@ -134,7 +135,21 @@ _MD_ATX = re.compile(r" {0,3}(#{1,6})(?:[ \t]+(.*?))?[ \t]*")
 _MD_ATX_CLOSE = re.compile(r"(?:^|[ \t]+)#+$")
 _MD_SETEXT = re.compile(r" {0,3}(=+|-+)[ \t]*")
 _MD_RULE = re.compile(r" {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*")
-_MD_LINK_DEFINITION = re.compile(r" {0,3}\[[^\]]+\]:[ \t]*\S+.*")  # [label]: url "title"
+_MD_LINK_DEFINITION = re.compile(r" {0,3}\[[^\]^][^\]]*\]:[ \t]*\S+.*")  # [label]: url "title"
+# A line that is only a link to another part of the documents (a relative address, maybe
+# after a list marker): a paragraph of such lines is a table of contents or a "Next" link.
+_MD_NAVIGATION = re.compile(
+    r" {0,3}(?:[-*+]|\d{1,9}[.)])?[ \t]*\[[^\]]*\]\((?![a-z][a-z0-9+.-]*:)[^()\s]*\)[ \t]*",
+    re.IGNORECASE,
+)
+_MD_FOOTNOTE = re.compile(r" {0,3}\[\^[^\]]+\]:[ \t]*(.*)")  # [^1]: the note's text
+_MD_TABLE_RULE = re.compile(r" {0,3}\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*")
+# A box's first line: MkDocs' "!!! note "Title"" (or "??? tip"), Docusaurus' ":::tip Title";
+# and Docusaurus' closing ":::".
+_MD_ADMONITION = re.compile(
+    r" {0,3}(?:(?:!!!|\?\?\?\+?)[ \t]*([\w-]+)(?:[ \t]+\"([^\"]*)\")?"
+    r"|:::+[ \t]*([\w-]*)[ \t]*(.*?))[ \t]*"
+)
 # Each line is a key (starts with a letter or digit), a list item, comment or continuation
 # (starts with "-", "#" or a blank) or empty: the first character picks the one way it can
 # match, so a long page that only looks like front matter fails in linear time.
@@ -155,7 +170,11 @@ def _front_matter_end(text: str) -> int:
 def _parse_markdown(text: str) -> list[Block]:
     """ATX and setext headings, paragraphs, fenced code kept whole; rules, front matter,
     link reference definitions and HTML comments standing alone are dropped (page settings
-    and notes to editors, not content)."""
+    and notes to editors, not content), and so are a table's rule line and a box's markers
+    (a box's title is kept: "!!! warning "Back up first"" reads "Back up first", a box
+    without one its kind: "Warning"), and so is a paragraph of links to other parts of the
+    documents (a table of contents). Inline markup is rendered as the page shows it
+    (``index.md_inline``): "[the guide](url)" reads "the guide"."""
     blocks: list[Block] = []
     para: list[str] = []
     fence: list[str] = []  # lines of the open fenced code block, opening fence first
@@ -163,7 +182,7 @@ def _parse_markdown(text: str) -> list[Block]:
     comment = False  # inside an HTML comment that started a paragraph
 
     def flush() -> None:
-        _add(blocks, "text", "\n".join(para))
+        _add(blocks, "text", _md_text(para))
         para.clear()
 
     for line in text[_front_matter_end(text) :].splitlines():
@@ -182,21 +201,61 @@ def _parse_markdown(text: str) -> list[Block]:
             marker = m[1]
         elif not line.strip():
             flush()
-        elif para and (m := _MD_SETEXT.fullmatch(line)):
-            _add(blocks, "heading", "\n".join(para), 1 if m[1][0] == "=" else 2)
-            para.clear()
-        elif m := _MD_ATX.fullmatch(line):
-            flush()
-            _add(blocks, "heading", _MD_ATX_CLOSE.sub("", (m[2] or "").strip()), len(m[1]))
-        elif _MD_RULE.fullmatch(line):
-            flush()
-        elif not para and _MD_LINK_DEFINITION.fullmatch(line):
+        elif (heading := _md_heading(line, para)) is not None:
+            flush()  # (a setext heading took the paragraph's lines as its title)
+            _add(blocks, "heading", render_markdown(heading[0]), heading[1])
+        elif _md_not_content(line, para):
             continue
+        elif (ends := _md_break(line)) is not None:
+            flush()
+            para.append(ends[1])
+            if ends[0] != "note":  # a box's label stands alone; a note's text goes on below
+                flush()
         else:
             para.append(line)
     _add(blocks, "text", "\n".join(fence))  # an unclosed fence runs to the end
     flush()
     return blocks
+
+
+def _md_text(lines: list[str]) -> str:
+    """A paragraph as the page reads it; nothing for one that is only navigation (every
+    line a link to another part of the documents: a table of contents, a "Next" link)."""
+    if all(_MD_NAVIGATION.fullmatch(line) for line in lines):
+        return ""
+    return render_markdown("\n".join(lines))
+
+
+def _md_heading(line: str, para: list[str]) -> tuple[str, int] | None:
+    """The title and level of the heading ``line`` ends or is: a setext underline takes
+    the open paragraph's lines as its title (``para`` is emptied), an ATX line is one."""
+    if para and (m := _MD_SETEXT.fullmatch(line)):
+        title = "\n".join(para)
+        para.clear()
+        return title, 1 if m[1][0] == "=" else 2
+    if m := _MD_ATX.fullmatch(line):
+        return _MD_ATX_CLOSE.sub("", (m[2] or "").strip()), len(m[1])
+    return None
+
+
+def _md_not_content(line: str, para: list[str]) -> bool:
+    """A link reference definition standing alone, or a table's rule line."""
+    if not para:
+        return _MD_LINK_DEFINITION.fullmatch(line) is not None
+    return "|" in line and _MD_TABLE_RULE.fullmatch(line) is not None
+
+
+def _md_break(line: str) -> tuple[str, str] | None:
+    """For a line that ends the paragraph before it: ("rule", "") for a rule, ("box", its
+    label) for a box's marker line (its title, else its kind: "Warning"; a closing ":::"
+    has neither), ("note", its text) for a footnote's first line."""
+    if _MD_RULE.fullmatch(line):
+        return "rule", ""
+    if m := _MD_ADMONITION.fullmatch(line):
+        return "box", m[2] or m[4] or (m[1] or m[3] or "").replace("-", " ").capitalize()
+    if m := _MD_FOOTNOTE.fullmatch(line):
+        return "note", m[1]
+    return None
 
 
 # --- reStructuredText ---------------------------------------------------------------------

@@ -25,6 +25,7 @@ from index.loaders import (
     load_documents,
     load_file,
 )
+from index.md_inline import render_inline as render_markdown
 from index.models import Block, LoadedDocument
 from index.rst_inline import render_inline
 
@@ -198,7 +199,7 @@ def test_markdown(tmp_path: Path) -> None:
     doc = load(tmp_path, "guide.md", MARKDOWN)
     assert doc.title == "Main Title"
     assert doc.blocks == (
-        para("Intro paragraph with *emphasis* and [a link](http://x)."),
+        para("Intro paragraph with emphasis and a link."),
         heading("Main Title", 1),
         heading("Install", 2),
         para("Run this:"),
@@ -220,9 +221,13 @@ MARKDOWN_NOT_CONTENT = [
     ("Body.\n\n<!-- a note\nto editors -->\n\nMore.", ["Body.", "More."]),
     ("Inline <!-- comments --> stay.", ["Inline <!-- comments --> stay."]),
     ('See [the guide][g].\n\n[g]: https://example.org/guide "The guide"\n[h]: /x',
-     ["See [the guide][g]."]),
+     ["See the guide."]),
     ("```\n[g]: https://example.org/ in code\n<!-- kept -->\n```",
      ["```\n[g]: https://example.org/ in code\n<!-- kept -->\n```"]),
+    # a table of contents and a "Next" link are navigation; links to the outside are content
+    ("## Contents\n\n- [Install](#install)\n- [Use it](usage.md#start)\n1. [FAQ](../faq.html)\n\n"
+     "[Next: Usage](usage.md)\n\nSee [Usage](usage.md).\n\n- [Docutils](https://docutils.sf.net)",
+     ["# Contents", "See Usage.", "- Docutils"]),
 ]  # fmt: skip
 
 
@@ -280,12 +285,81 @@ def test_every_word_survives(tmp_path: Path, lines: list[str], suffix: str) -> N
         assert str(err) in {"empty file", "no text found"}
         return
     body = content[_front_matter_end(content) :] if suffix == ".md" else content
+    bare = str.maketrans("", "", "*_`~")  # inline markup: a page shows its words, not it
     for word in body.split():
         if not set(word) <= MARKERS:
-            assert any(word in block.text for block in doc.blocks), word
+            assert any(word.translate(bare) in b.text.translate(bare) for b in doc.blocks), word
     for block in doc.blocks:
         assert block.text == block.text.strip() and block.text
         assert (block.kind == "heading") == (1 <= block.level <= 6)
+
+
+# (Markdown prose, as its built page reads; None: as typed)
+MD_INLINE = [
+    ("See [the guide](https://example.org/guide \"Guide\") or run `pip install -U x`.",
+     "See the guide or run pip install -U x."),
+    ("![a diagram](img/x.png) and [a reference][g], [another][] and [Wiki](https://w.org/X_(y))",
+     "a diagram and a reference, another and Wiki"),
+    ("<https://example.org/a_b> or <help@example.org>",
+     "https://example.org/a_b or help@example.org"),
+    ("**strong**, *emphasis*, ~~struck~~, __two words__ and _two more_",
+     "strong, emphasis, struck, two words and two more"),
+    ("Press <kbd>Ctrl</kbd>+<kbd>C</kbd>.<br>Then <span class=\"x\">wait</span>.",
+     "Press Ctrl+C.\nThen wait."),
+    ("A note[^1] and [^long-note] here.", "A note and here."),
+    (r"a \*star\*, \[not a link\](x) and a \\ backslash",
+     r"a *star*, [not a link](x) and a \ backslash"),
+    ("`` `ticks` `` and ``[x](y)`` and `**`", "`ticks` and [x](y) and **"),
+    ("[**bold** link](u)", "bold link"),
+    ("2*3*4, snake_case_name, __init__, _private_, a * b, [x], <package> and *.txt", None),
+    ("unclosed **bold and *em and `tick and [bracket", None),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("source", "page"), MD_INLINE)
+def test_markdown_inline_markup_reads_as_the_page(source: str, page: str | None) -> None:
+    assert render_markdown(source) == (source if page is None else page)
+
+
+@given(st.text(alphabet=st.characters(blacklist_characters="`*_~[<\\"), max_size=80))
+def test_markdown_text_without_markup_characters_is_unchanged(text: str) -> None:
+    assert render_markdown(text) == text
+
+
+@given(st.text(max_size=80))
+def test_markdown_rendering_never_adds_text(text: str) -> None:
+    assert len(render_markdown(text)) <= len(text)
+
+
+@pytest.mark.parametrize("opener", ["**a", "*a", "[a", "~~a", "__a b", "<kbd "])
+def test_markdown_unclosed_markup_stays_as_typed(opener: str) -> None:
+    # bounded spans keep 12,000 unclosed openers in one paragraph linear
+    text = f" {opener}" * 12_000
+    assert render_markdown(text) == text
+
+
+def test_markdown_boxes_footnotes_and_tables_read_as_the_page(tmp_path: Path) -> None:
+    source = (
+        "# Install [askdocs](https://x.org)\n\n"
+        '!!! warning "Back up first"\n    Copy `data/` away.\n\n'
+        "!!! note\n    Plain box.\n\n"
+        ":::tip Fast path\nUse **pip**.\n:::\n\n"
+        "| Option | Meaning |\n|:--------|--------:|\n| `-v` | more output |\n\n"
+        "Read the notes.[^1]\n\n[^1]: The *first* note.\n"
+    )
+    doc = load(tmp_path, "guide.md", source)
+    assert [b.text for b in doc.blocks] == [
+        "Install askdocs",
+        "Back up first",
+        "Copy data/ away.",
+        "Note",
+        "Plain box.",
+        "Fast path",
+        "Use pip.",
+        "| Option | Meaning |\n| -v | more output |",
+        "Read the notes.",
+        "The first note.",
+    ]
 
 
 # --- reStructuredText -------------------------------------------------------------------
