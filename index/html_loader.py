@@ -19,7 +19,13 @@ warnings.filterwarnings("ignore", category=_XMLWarning)
 warnings.filterwarnings("ignore", category=MarkupResemblesLocatorWarning)
 
 _HTML_DROP = frozenset({"script", "style", "noscript", "template", "head", "title", "nav"})
-_HTML_NAV_CLASSES = frozenset({"navheader", "navfooter", "toc", "breadcrumb", "breadcrumbs"})
+# Page chrome by class: DocBook's and Sphinx's navigation, tables of contents, and the "¶"
+# permalink Sphinx and MkDocs put in every heading ("Installation¶").
+_HTML_NAV_CLASSES = frozenset(
+    {"navheader", "navfooter", "toc", "breadcrumb", "breadcrumbs", "headerlink",
+     "toctree-wrapper", "sphinxsidebar"}
+)  # fmt: skip
+_HTML_CHROME_ROLES = frozenset({"navigation", "search", "contentinfo", "banner"})
 _HTML_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _HTML_LEAVES = frozenset({"p", "li", "pre", "blockquote", "dd", "dt", "td", "th", "figcaption"})
 _HTML_CONTAINERS = "html body div section article main aside header footer ul ol dl table thead"
@@ -29,8 +35,9 @@ _HTML_SPACE = re.compile(r"[ \t\r\n\f]+")
 
 
 def _html_dropped(tag: Tag) -> bool:
-    """Page chrome: scripts, navigation, and header/footer outside an article."""
-    if tag.name in _HTML_DROP or tag.get("role") == "navigation":
+    """Page chrome: scripts, navigation, search boxes, the page's banner and footer
+    (``role``), permalinks, and header/footer outside an article."""
+    if tag.name in _HTML_DROP or tag.get("role") in _HTML_CHROME_ROLES:
         return True
     if _HTML_NAV_CLASSES.intersection(tag.get("class") or ()):
         return True

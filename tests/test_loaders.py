@@ -574,6 +574,26 @@ def test_html(tmp_path: Path) -> None:
     )
 
 
+SPHINX_PAGE = """\
+<div class="related" role="navigation"><a href="genindex.html">index</a></div>
+<div role="search"><form><input name="q"></form> Search</div>
+<div class="body" role="main"><section id="install">
+<h1>Install<a class="headerlink" href="#install" title="Link to this heading">¶</a></h1>
+<p>Run <code class="docutils literal"><span class="pre">pip install x</span></code>.</p>
+<div class="toctree-wrapper compound"><ul><li><a href="usage.html">Usage</a></li></ul></div>
+</section></div>
+<div class="sphinxsidebar"><h3>Quick search</h3></div>
+<div class="footer" role="contentinfo">&#169; Copyright 2026. Created using Sphinx.</div>
+"""
+
+
+def test_html_page_chrome_of_generated_docs_is_left_out(tmp_path: Path) -> None:
+    """A Sphinx page: the permalink "¶" in every heading, the table of contents, the
+    sidebar, search box, related links and footer are the site's, not the page's."""
+    doc = load(tmp_path, "install.html", SPHINX_PAGE)
+    assert doc.blocks == (heading("Install", 1), para("Run pip install x."))
+
+
 def test_html_title_fallback_and_latin1(tmp_path: Path) -> None:
     html = '<html><head><meta charset="iso-8859-1"><title>Caf\xe9</title></head>'
     html += "<body><p>Cr\xe8me br\xfbl\xe9e</p></body></html>"
