@@ -300,8 +300,17 @@ _ARGUMENT_NOT_TEXT = frozenset(
 # Directives whose text may start on the directive's line and go on below it: one paragraph
 _ADMONITIONS = frozenset(
     {"note", "warning", "tip", "hint", "important", "caution", "danger", "attention",
-     "error", "seealso", "todo", "deprecated", "versionadded", "versionchanged"}
+     "error", "seealso", "todo", "deprecated", "versionadded", "versionchanged",
+     "versionremoved"}
 )  # fmt: skip
+# Sphinx's version notes, as its pages introduce them (".. deprecated:: 3.4" -> "Deprecated
+# since version 3.4: ...")
+_VERSION_NOTES = {
+    "versionadded": "Added in version",
+    "versionchanged": "Changed in version",
+    "deprecated": "Deprecated since version",
+    "versionremoved": "Removed in version",
+}
 # Directives whose body is code or math: kept line for line, markup-like lines included
 _LITERAL_DIRECTIVES = frozenset({"code", "code-block", "sourcecode", "parsed-literal", "math"})
 
@@ -343,6 +352,10 @@ def _explicit_blocks(block: list[str]) -> list[Block]:
             return [Block("text", p) for p in _paragraphs("\n".join(lines))]
         if name in _ARGUMENT_NOT_TEXT:
             argument = ""
+        elif name in _VERSION_NOTES and argument:  # "3.2" alone says nothing
+            version, _, brief = argument.partition(" ")
+            said = brief.strip() or any(line.strip() for line in lines)
+            argument = f"{_VERSION_NOTES[name]} {version}{':' if said else '.'} {brief}".rstrip()
         prose = argument + ("\n" if name in _ADMONITIONS else "\n\n") + "\n".join(lines)
     elif (footnote := _FOOTNOTE.match(first)) is not None:
         prose = footnote.group(1) + "\n" + body

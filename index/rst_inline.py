@@ -7,7 +7,8 @@ should read as the page does. ``render_inline`` keeps:
 
 - a literal's text as it is (````*args````  -> ``*args``: nothing inside it is markup);
 - a role's or interpreted text's words (``:func:`os.path.join``` -> ``os.path.join``),
-  without the target of ``title <target>`` and without the ``~`` / ``!`` prefixes;
+  without the target of ``title <target>`` and without the ``~`` / ``!`` prefixes; a PEP
+  or RFC reference as the page shows it (``:PEP:`287``` -> ``PEP 287``);
 - a hyperlink reference's words (```Docutils <url>`__``, ```the FAQ`_``, ``Emacs_``,
   an inline target ``_`colon-separated```), or the URL when it is all there is;
 - the words of ``**strong**``, ``*emphasis*`` and ``|substitution|`` references;
@@ -28,7 +29,8 @@ import re
 _SPAN = 400
 _INLINE = re.compile(
     rf"``(?P<literal>\S(?:.{{0,{_SPAN}}}?\S)??)``"
-    r"|(?::[\w.+:-]+:|_)?`(?P<interpreted>(?:\\.|[^`\\])+?)`(?::[\w.+:-]+:|__?)?"
+    r"|(?::(?P<role>[\w.+:-]+):|_)?`(?P<interpreted>(?:\\.|[^`\\])+?)`"
+    r"(?::(?P<role_after>[\w.+:-]+):|__?)?"
     r"|[ \t]?\[(?:#[\w-]*|\*|\d+)\]_"
     r"|\|(?P<substitution>[^|\s](?:[^|]*?[^|\s])?)\|(?:__?)?"
     rf"|(?<![\w*\\])\*\*(?P<strong>[^\s*](?:[^*]{{0,{_SPAN}}}?[^\s*])??)\*\*(?![\w*])"
@@ -39,6 +41,7 @@ _INLINE = re.compile(
 )
 _TARGET = re.compile(r"(.*?(?<!\\))\s*<([^<>]+)>", re.DOTALL)  # "title <target>", not "\<x>"
 _ESCAPE = re.compile(r"\\(.)", re.DOTALL)  # "\*" is a star; "\ " (escaped space) is nothing
+_NUMBERED = {"pep": "PEP", "rfc": "RFC"}  # roles whose page shows the kind with the number
 _WORDS = ("substitution", "strong", "emphasis", "name")
 
 
@@ -52,6 +55,9 @@ def _render(found: re.Match[str]) -> str:
     if (text := found["interpreted"]) is not None:
         if (titled := _TARGET.fullmatch(text)) is not None:
             return _unescape(titled[1] or titled[2])
+        role = (found["role"] or found["role_after"] or "").lower()
+        if (standard := _NUMBERED.get(role.removesuffix("-reference"))) is not None:
+            return f"{standard} {text.split('#')[0].strip()}"  # :PEP:`287` reads "PEP 287"
         return _unescape(text.lstrip("~!"))
     for group in _WORDS:
         if found[group] is not None:

@@ -483,6 +483,7 @@ RST_INLINE = [
      "Type *args or :ref:`x`, not this or that."),
     ("Version |version| is out [#]_ and cited [CIT2002]_ [1]_.",
      "Version version is out and cited [CIT2002]_."),
+    ("See :RFC:`2396`, :pep:`8#naming` and `287`:PEP:.", "See RFC 2396, PEP 8 and PEP 287."),
     ("2*3*4 = 24, snake_case_name, __init__, a * b and *.txt files", None),
     ("Plain prose: nothing to render (really).", None),
     ("Example::", "Example:"),
@@ -520,6 +521,22 @@ def test_rst_rendering_never_adds_text(text: str) -> None:
 @given(st.from_regex(r"[^`\s]([^`]*[^`\s])?", fullmatch=True))
 def test_rst_literal_text_is_kept_as_typed(text: str) -> None:
     assert render_inline(f"``{text}``") == text.rstrip()
+
+
+def test_rst_version_notes_read_as_the_page(tmp_path: Path) -> None:
+    """Sphinx's version notes say what the version is for: "3.2" alone answers nothing."""
+    source = (
+        "Options\n=======\n\n"
+        ".. versionadded:: 3.2\n   The *fast* option.\n\n"
+        ".. deprecated:: 3.4 Use :func:`y` instead.\n\n"
+        ".. versionchanged:: 1.0\n"
+    )
+    assert [b.text for b in load(tmp_path, "opts.rst", source).blocks] == [
+        "Options",
+        "Added in version 3.2:\nThe fast option.",
+        "Deprecated since version 3.4: Use y instead.",
+        "Changed in version 1.0.",
+    ]
 
 
 def test_rst_titles_and_paragraphs_are_rendered(tmp_path: Path) -> None:
