@@ -26,6 +26,7 @@ from index.errors import DocumentError, SourceDocsError
 from index.md_inline import render_inline as render_markdown
 from index.models import Block, LoadedDocument, SkippedFile
 from index.rst_inline import render_inline
+from index.rst_tables import read_table
 from index.sentences import split_sentences
 
 log = logging.getLogger(__name__)
@@ -408,9 +409,13 @@ def _parse_rst(text: str) -> list[Block]:
 
 
 def _read(lines: list[str], prose: bool) -> str:
-    """A paragraph's text: prose with its inline markup rendered, a literal block as is."""
+    """A paragraph's text: prose with its inline markup rendered, a table row by row
+    (``index.rst_tables``), a literal block as is."""
     text = "\n".join(lines)
-    return render_inline(text) if prose else text
+    if not prose:
+        return text
+    rows = read_table(lines)
+    return render_inline(text) if rows is None else "\n".join(render_inline(r) for r in rows)
 
 
 # --- HTML (index/html_loader.py, imported on first use: bs4 is only needed to read HTML) --

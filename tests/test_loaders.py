@@ -28,6 +28,7 @@ from index.loaders import (
 from index.md_inline import render_inline as render_markdown
 from index.models import Block, LoadedDocument
 from index.rst_inline import render_inline
+from index.rst_tables import read_table
 
 
 def heading(text: str, level: int) -> Block:
@@ -521,6 +522,44 @@ def test_rst_rendering_never_adds_text(text: str) -> None:
 @given(st.from_regex(r"[^`\s]([^`]*[^`\s])?", fullmatch=True))
 def test_rst_literal_text_is_kept_as_typed(text: str) -> None:
     assert render_inline(f"``{text}``") == text.rstrip()
+
+
+# (reST table lines, its rows as read; None: no table)
+RST_TABLES = [
+    (["+-----+--------------+", "| Opt | Meaning      |", "+=====+==============+",
+      "| -v  | Output more  |", "|     | detail       |", "+-----+--------------+",
+      "| -q  |              |", "+-----+--------------+"],
+     ["Opt | Meaning", "-v | Output more detail", "-q"]),
+    (["  =====  =========", "  Key    Action", "  =====  =========", "  Space  Next slide,",
+      "         or page", "  ---    ---------", "  Left   Back", "  =====  ========="],
+     ["Key | Action", "Space | Next slide, or page", "Left | Back"]),
+    (["=====", "A", "====="], None),  # one column: a title's over- and underline
+    (["+---+", "| a |"], None),  # unclosed
+    (["| a | b |", "| c | d |", "| e | f |"], None),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("lines", "rows"), RST_TABLES)
+def test_rst_tables_read_row_by_row(lines: list[str], rows: list[str] | None) -> None:
+    assert read_table(lines) == rows
+
+
+@given(st.lists(st.from_regex(r"[+=| a-c-]{0,12}", fullmatch=True), min_size=3, max_size=8))
+def test_rst_table_rows_hold_only_the_tables_words(lines: list[str]) -> None:
+    rows = read_table(lines)
+    words = {w for line in lines for w in line.replace("|", " ").split()}
+    for row in rows or []:
+        assert row and set(row.replace(" | ", " ").split()) <= words
+
+
+def test_rst_tables_in_a_document_read_row_by_row(tmp_path: Path) -> None:
+    source = "Keys\n====\n\n.. table:: Moving\n\n   =====  ==========\n   Space  *Next* slide\n"
+    source += "   Left   Back\n   =====  ==========\n"
+    assert [b.text for b in load(tmp_path, "keys.rst", source).blocks] == [
+        "Keys",
+        "Moving",
+        "Space | Next slide\nLeft | Back",
+    ]
 
 
 def test_rst_version_notes_read_as_the_page(tmp_path: Path) -> None:
