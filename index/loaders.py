@@ -220,10 +220,15 @@ def _parse_markdown(text: str) -> list[Block]:
 
 
 def _md_text(lines: list[str]) -> str:
-    """A paragraph as the page reads it; nothing for one that is only navigation (every
-    line a link to another part of the documents: a table of contents, a "Next" link)."""
+    """A paragraph as the page reads it (a table's rows without their outer pipes);
+    nothing for one that is only navigation (every line a link to another part of the
+    documents: a table of contents, a "Next" link)."""
     if all(_MD_NAVIGATION.fullmatch(line) for line in lines):
         return ""
+    if all(line.strip().startswith("|") for line in lines):  # a table: rows of cells
+        lines = [
+            " | ".join(c.strip() for c in line.strip().strip("|").split("|")) for line in lines
+        ]
     return render_markdown("\n".join(lines))
 
 

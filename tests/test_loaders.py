@@ -357,7 +357,7 @@ def test_markdown_boxes_footnotes_and_tables_read_as_the_page(tmp_path: Path) ->
         "Plain box.",
         "Fast path",
         "Use pip.",
-        "| Option | Meaning |\n| -v | more output |",
+        "Option | Meaning\n-v | more output",
         "Read the notes.",
         "The first note.",
     ]
