@@ -143,6 +143,8 @@ _MD_NAVIGATION = re.compile(
     r" {0,3}(?:[-*+]|\d{1,9}[.)])?[ \t]*\[[^\]]*\]\((?![a-z][a-z0-9+.-]*:)[^()\s]*\)[ \t]*",
     re.IGNORECASE,
 )
+_MD_LABEL = re.compile(r"(?:\*\*|__)([^*_\n]{1,80}?)(?:\*\*|__)")  # "**Table of Contents**"
+_MD_DEFINITION = re.compile(r"^ {0,3}:[ \t]+")  # ":   the definition" of a term above it
 _MD_FOOTNOTE = re.compile(r" {0,3}\[\^[^\]]+\]:[ \t]*(.*)")  # [^1]: the note's text
 _MD_TABLE_RULE = re.compile(r" {0,3}\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*")
 # A box's first line: MkDocs' "!!! note "Title"" (or "??? tip"), Docusaurus' ":::tip Title";
@@ -174,7 +176,8 @@ def _parse_markdown(text: str) -> list[Block]:
     and notes to editors, not content), and so are a table's rule line and a box's markers
     (a box's title is kept: "!!! warning "Back up first"" reads "Back up first", a box
     without one its kind: "Warning"), and so is a paragraph of links to other parts of the
-    documents (a table of contents). Inline markup is rendered as the page shows it
+    documents (a table of contents). A bold line standing alone ("**Contents**") is a
+    heading (level 6). Inline markup is rendered as the page shows it
     (``index.md_inline``): "[the guide](url)" reads "the guide"."""
     blocks: list[Block] = []
     para: list[str] = []
@@ -183,7 +186,7 @@ def _parse_markdown(text: str) -> list[Block]:
     comment = False  # inside an HTML comment that started a paragraph
 
     def flush() -> None:
-        _add(blocks, "text", _md_text(para))
+        _add(blocks, *_md_block(para))
         para.clear()
 
     for line in text[_front_matter_end(text) :].splitlines():
@@ -219,17 +222,22 @@ def _parse_markdown(text: str) -> list[Block]:
     return blocks
 
 
-def _md_text(lines: list[str]) -> str:
-    """A paragraph as the page reads it (a table's rows without their outer pipes);
-    nothing for one that is only navigation (every line a link to another part of the
-    documents: a table of contents, a "Next" link)."""
+def _md_block(lines: list[str]) -> tuple[str, str, int]:
+    """A paragraph as the page reads it: kind, text and level for ``_add``. A bold line
+    standing alone heads what follows (a heading of level 6); a table's rows lose their
+    outer pipes, a definition its ":" marker; a paragraph that is only navigation (every
+    line a link to another part of the documents: a table of contents, a "Next" link)
+    gives nothing."""
+    if (label := _MD_LABEL.fullmatch("\n".join(lines).strip())) is not None:
+        return "heading", render_markdown(label[1]), 6
     if all(_MD_NAVIGATION.fullmatch(line) for line in lines):
-        return ""
+        return "text", "", 0
+    lines = [_MD_DEFINITION.sub("", line, count=1) for line in lines]
     if all(line.strip().startswith("|") for line in lines):  # a table: rows of cells
         lines = [
             " | ".join(c.strip() for c in line.strip().strip("|").split("|")) for line in lines
         ]
-    return render_markdown("\n".join(lines))
+    return "text", render_markdown("\n".join(lines)), 0
 
 
 def _md_heading(line: str, para: list[str]) -> tuple[str, int] | None:

@@ -35,7 +35,7 @@ _HTML_TAGS = (  # the inline ones, and the block ones pages wrap text in
 )
 _INLINE = re.compile(
     rf"(?P<ticks>`+)(?P<code>(?:(?!(?P=ticks)).){{1,{_SPAN}}}?)(?P=ticks)(?!`)"
-    rf"|!?\[(?P<label>(?:\\.|[^\[\]\\]){{0,{_SPAN}}})\]"
+    rf"|!?\[(?P<label>(?:\\.|[^\[\]\\]|\[[^\[\]]{{0,80}}\]){{0,{_SPAN}}})\]"
     r"(?:\((?:[^()\s]|\([^()\s]*\))*(?:\s+(?:\"[^\"]*\"|'[^']*'|\([^()]*\)))?\s*\)"
     r"|\[(?:\\.|[^\[\]\\]){0,200}\])"
     r"|<(?P<autolink>(?:https?|ftp|mailto):[^\s<>]{1,2000}|[\w.+-]+@[\w-]+(?:\.[\w-]+)+)>"

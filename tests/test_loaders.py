@@ -339,6 +339,22 @@ def test_markdown_unclosed_markup_stays_as_typed(opener: str) -> None:
     assert render_markdown(text) == text
 
 
+def test_markdown_labels_definitions_and_bracketed_links(tmp_path: Path) -> None:
+    """A bold line standing alone heads what follows; a definition's ":" marker and a
+    footnote link's brackets ("trees[[3]](#note3)" shows "trees[3]") are not the page's."""
+    source = (
+        "# Debian\n\n**Key features**\n\nFreedom:\n:   It stays free.\n\n"
+        "See the trees[[3]](#note3). **Note:** a bold start is no label.\n"
+    )
+    doc = load(tmp_path, "features.md", source)
+    assert doc.blocks == (
+        heading("Debian", 1),
+        heading("Key features", 6),
+        para("Freedom:\nIt stays free."),
+        para("See the trees[3]. Note: a bold start is no label."),
+    )
+
+
 def test_markdown_boxes_footnotes_and_tables_read_as_the_page(tmp_path: Path) -> None:
     source = (
         "# Install [askdocs](https://x.org)\n\n"
