@@ -423,11 +423,13 @@ def _pick_sentences(
 
 
 def _diverse(ranked: list[_Scored], chunks: tuple[Chunk, ...], top_k: int) -> list[_Scored]:
-    """Top passages, skipping ones that mostly repeat an already chosen passage."""
+    """Top passages, skipping ones that mostly repeat an already chosen passage: more than
+    half of the same stretch of a document, or the same text in another one (a site's
+    boilerplate, a notice every page repeats)."""
     chosen: list[_Scored] = []
     for s in ranked:
         c = chunks[s.row]
-        if any(_overlap(c, chunks[o.row]) > 0.5 for o in chosen):
+        if any(_overlap(c, chunks[o.row]) > 0.5 or c.text == chunks[o.row].text for o in chosen):
             continue
         chosen.append(s)
         if len(chosen) == top_k:

@@ -29,8 +29,8 @@ from index.tables import SearchTables
 DIM = 8
 
 
-def chunk(start: int, end: int, source: str = "a.txt") -> Chunk:
-    text = "x" * (end - start)
+def chunk(start: int, end: int, source: str = "a.txt", text: str = "") -> Chunk:
+    text = (text or f"{source}:{start}").ljust(end - start, "x")[: end - start]
     return Chunk(source, (), start, end, text, text, ((start, end),), ((0, end - start),))
 
 
@@ -40,6 +40,10 @@ def chunk(start: int, end: int, source: str = "a.txt") -> Chunk:
         ([(0, 100), (10, 110), (200, 300)], [0, 2]),  # 90% overlap: the second is dropped
         ([(0, 100), (60, 160), (200, 300)], [0, 1, 2]),  # 40% overlap: kept
         ([(0, 100), (0, 100, "b.txt"), (5, 50)], [0, 1]),  # other document kept; inside dropped
+        (
+            [(0, 50, "a.txt", "Contents"), (0, 50, "b.txt", "Contents"), (0, 50, "c.txt")],
+            [0, 2],
+        ),  # the same text in another document: boilerplate, dropped
     ],
 )
 def test_overlapping_passages_are_dropped(spans: list[tuple], kept: list[int]) -> None:
