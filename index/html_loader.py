@@ -31,6 +31,7 @@ _HTML_LEAVES = frozenset({"p", "li", "pre", "blockquote", "dd", "dt", "td", "th"
 _HTML_CONTAINERS = "html body div section article main aside header footer ul ol dl table thead"
 _HTML_CONTAINERS += " tbody tfoot tr caption figure details summary address hr fieldset form"
 _HTML_BLOCKS = _HTML_LEAVES | _HTML_HEADINGS | frozenset(_HTML_CONTAINERS.split())
+_HTML_CELL_PARTS = frozenset({"td", "th", "p"})  # what a plain table row's cells hold
 _HTML_SPACE = re.compile(r"[ \t\r\n\f]+")
 
 
@@ -57,6 +58,18 @@ def _inline_text(node: object) -> str:
     return "".join(_inline_text(child) for child in node.children)
 
 
+def _table_row(node: Tag) -> str | None:
+    """A table row of plain cells read across, as a reader reads it: the cells' text
+    joined by " | " ("--verbose | Print more"); None for anything else (a cell holding
+    lists or paragraphs of its own is read block by block)."""
+    if node.name != "tr" or node.find(_HTML_BLOCKS - _HTML_CELL_PARTS) is not None:
+        return None
+    cells = (
+        _HTML_SPACE.sub(" ", _inline_text(cell)).strip() for cell in node.find_all(["td", "th"])
+    )
+    return " | ".join(cell for cell in cells if cell)
+
+
 def _walk_html(node: Tag, blocks: list[Block]) -> None:
     """Emit heading/text blocks for ``node``'s children in order; bare text runs between
     block elements become paragraphs, leaf blocks (p, li, ...) are emitted once."""
@@ -81,6 +94,8 @@ def _walk_html(node: Tag, blocks: list[Block]) -> None:
             _add(blocks, "text", child.get_text())
         elif child.name in _HTML_LEAVES and child.find(_HTML_BLOCKS) is None:
             _add(blocks, "text", re.sub(r" *\n *", "\n", _inline_text(child)))
+        elif (row := _table_row(child)) is not None:
+            _add(blocks, "text", row)
         else:
             _walk_html(child, blocks)
     flush()

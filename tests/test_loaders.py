@@ -638,8 +638,7 @@ def test_html(tmp_path: Path) -> None:
         para("Item two"),
         para("nested"),
         para("code\n    indented"),
-        para("Key"),
-        para("Value"),
+        para("Key | Value"),
         heading("Article Heading", 1),
         para("Body."),
         para("By me"),
@@ -664,6 +663,22 @@ def test_html_page_chrome_of_generated_docs_is_left_out(tmp_path: Path) -> None:
     sidebar, search box, related links and footer are the site's, not the page's."""
     doc = load(tmp_path, "install.html", SPHINX_PAGE)
     assert doc.blocks == (heading("Install", 1), para("Run pip install x."))
+
+
+def test_html_table_rows_read_across(tmp_path: Path) -> None:
+    """A row of plain cells is one line, as a reader reads it; a cell holding a list of
+    its own is read block by block."""
+    html = "<table><tr><th>Option</th><th>Meaning</th></tr>"
+    html += "<tr><td><code>--verbose</code></td><td><p>Print <em>more</em>.</p></td></tr>"
+    html += "<tr><td>-q</td><td><ul><li>quiet</li><li>terse</li></ul></td></tr></table>"
+    doc = load(tmp_path, "options.html", html)
+    assert [b.text for b in doc.blocks] == [
+        "Option | Meaning",
+        "--verbose | Print more.",
+        "-q",
+        "quiet",
+        "terse",
+    ]
 
 
 def test_html_title_fallback_and_latin1(tmp_path: Path) -> None:
