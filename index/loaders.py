@@ -26,7 +26,7 @@ from index.errors import DocumentError, SourceDocsError
 from index.md_inline import render_inline as render_markdown
 from index.models import Block, LoadedDocument, SkippedFile
 from index.rst_inline import render_inline
-from index.rst_tables import read_table
+from index.rst_tables import read_list_table, read_table
 from index.sentences import split_sentences
 
 log = logging.getLogger(__name__)
@@ -364,6 +364,9 @@ def _explicit_blocks(block: list[str]) -> list[Block]:
             lines.pop(0)
         if name in _LITERAL_DIRECTIVES:
             return [Block("text", p) for p in _paragraphs("\n".join(lines))]
+        if name == "list-table":
+            rows = "\n".join(render_inline(row) for row in read_list_table(lines))
+            lines = [rows] if rows else []
         if name in _ARGUMENT_NOT_TEXT:
             argument = ""
         elif name in _VERSION_NOTES and argument:  # "3.2" alone says nothing

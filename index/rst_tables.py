@@ -8,6 +8,9 @@ reads "-v | Output more detail" instead of "| -v  | Output more |" / "|     | de
 - A *grid table* starts and ends with a border (``+---+---+``); the first border's ``+``
   marks the columns, and every line starting with ``+`` ends a row (a cell spanning rows
   is read as one part per row).
+- A *list table* (the ``list-table`` directive's body) is a list of rows, each a list of
+  cells: ``* - Key`` starts a row, ``  - Action`` starts a cell; a cell's own list reads as
+  its items joined by ", ".
 - A *simple table* starts with a border of at least two columns (``=====  =====``), whose
   runs of ``=`` mark the columns (the last one runs to the end of the line); lines of ``=``
   or ``-`` separate rows, and a line whose first column is blank goes on the row above.
@@ -85,3 +88,30 @@ def _simple(lines: list[str]) -> list[str]:
         else:
             rows.append([[cell] for cell in cells])
     return _join(rows)
+
+
+_ROW = re.compile(r"[*+-][ \t]+[*+-](?:[ \t]+|$)")  # "* - " starts a row and its first cell
+_ITEM = re.compile(r"[*+-](?:[ \t]+|$)")  # "- " starts a cell (or an item inside one)
+_MARKERS = re.compile(r"^(?:[*+-](?:[ \t]+|$))+")  # the markers a line starts with
+
+
+def read_list_table(lines: list[str]) -> list[str]:
+    """The rows of a ``list-table`` body (dedented, options removed), read as
+    ``read_table`` reads a drawn table's."""
+    rows: list[list[list[str]]] = []
+    for line in lines:
+        body = line.rstrip()
+        indent = len(body) - len(body.lstrip())
+        text = body.strip()
+        if not text:
+            continue
+        words = _MARKERS.sub("", text)
+        if indent == 0 and _ROW.match(text):
+            rows.append([[words]])
+        elif not rows:
+            continue
+        elif indent <= 2 and _ITEM.match(text):
+            rows[-1].append([words])
+        elif words:  # the cell goes on; an item of its own list is set off by a comma
+            rows[-1][-1].append(("," if words != text else "") + " " + words)
+    return _join([[["".join(cell).lstrip(", ")] for cell in row] for row in rows])

@@ -28,7 +28,7 @@ from index.loaders import (
 from index.md_inline import render_inline as render_markdown
 from index.models import Block, LoadedDocument
 from index.rst_inline import render_inline
-from index.rst_tables import read_table
+from index.rst_tables import read_list_table, read_table
 
 
 def heading(text: str, level: int) -> Block:
@@ -575,6 +575,28 @@ def test_rst_tables_in_a_document_read_row_by_row(tmp_path: Path) -> None:
         "Keys",
         "Moving",
         "Space | Next slide\nLeft | Back",
+    ]
+
+
+@given(st.lists(st.from_regex(r" {0,4}([*-] ){0,2}[a-c ]{0,6}", fullmatch=True), max_size=8))
+def test_rst_list_table_rows_hold_only_the_tables_words(lines: list[str]) -> None:
+    words = {w for line in lines for w in line.split() if w not in {"*", "-"}}
+    for row in read_list_table(lines):
+        assert row and set(row.replace(" | ", " ").replace(",", " ").split()) <= words
+
+
+def test_rst_list_tables_read_row_by_row(tmp_path: Path) -> None:
+    source = (
+        "Keys\n====\n\n.. list-table:: Moving around\n   :header-rows: 1\n\n"
+        "   * - Action\n     - Key(s)\n"
+        "   * - Go to the *next* slide\n     - * Space bar\n       * Return\n"
+        "   * - Go back\n     - Left arrow or\n       Backspace\n"
+    )
+    assert [b.text for b in load(tmp_path, "keys.rst", source).blocks] == [
+        "Keys",
+        "Moving around",
+        "Action | Key(s)\nGo to the next slide | Space bar, Return\n"
+        "Go back | Left arrow or Backspace",
     ]
 
 
