@@ -305,7 +305,7 @@ MD_INLINE = [
      "https://example.org/a_b or help@example.org"),
     ("**strong**, *emphasis*, ~~struck~~, __two words__ and _two more_",
      "strong, emphasis, struck, two words and two more"),
-    ("Press <kbd>Ctrl</kbd>+<kbd>C</kbd>.<br>Then <span class=\"x\">wait</span>.",
+    ("Press <kbd>Ctrl</kbd>+<KBD>C</KBD>.<br>Then <span class=\"x\">wait</span>.",
      "Press Ctrl+C.\nThen wait."),
     ("A note[^1] and [^long-note] here.", "A note and here."),
     (r"a \*star\*, \[not a link\](x) and a \\ backslash",
