@@ -144,6 +144,8 @@ _MD_NAVIGATION = re.compile(
     re.IGNORECASE,
 )
 _MD_LABEL = re.compile(r"(?:\*\*|__)([^*_\n]{1,80}?)(?:\*\*|__)")  # "**Table of Contents**"
+_MD_ATTRIBUTES = re.compile(r"[ \t]*\{[ \t]*:?[ \t]*[#.][^{}]*\}[ \t]*$")  # "## Install {#setup}"
+_MD_TEMPLATE_LINE = re.compile(r"[ \t]*(?:\{:[^{}]*\}|\{\{[<%].*?[%>]\}\}|\{%.*?%\})[ \t]*")
 _MD_DEFINITION = re.compile(r"^ {0,3}:[ \t]+")  # ":   the definition" of a term above it
 _MD_FOOTNOTE = re.compile(r" {0,3}\[\^[^\]]+\]:[ \t]*(.*)")  # [^1]: the note's text
 _MD_TABLE_RULE = re.compile(r" {0,3}\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*")
@@ -244,16 +246,21 @@ def _md_heading(line: str, para: list[str]) -> tuple[str, int] | None:
     """The title and level of the heading ``line`` ends or is: a setext underline takes
     the open paragraph's lines as its title (``para`` is emptied), an ATX line is one."""
     if para and (m := _MD_SETEXT.fullmatch(line)):
-        title = "\n".join(para)
+        title = _MD_ATTRIBUTES.sub("", "\n".join(para))
         para.clear()
         return title, 1 if m[1][0] == "=" else 2
     if m := _MD_ATX.fullmatch(line):
-        return _MD_ATX_CLOSE.sub("", (m[2] or "").strip()), len(m[1])
+        title = _MD_ATX_CLOSE.sub("", _MD_ATTRIBUTES.sub("", (m[2] or "").strip()))
+        return title, len(m[1])
     return None
 
 
 def _md_not_content(line: str, para: list[str]) -> bool:
-    """A link reference definition standing alone, or a table's rule line."""
+    """A link reference definition standing alone, a table's rule line, or a line that is
+    only an attribute list (``{: .note}``) or a site generator's tag (Hugo's
+    ``{{< note >}}``, Jekyll's ``{% include x.html %}``)."""
+    if _MD_TEMPLATE_LINE.fullmatch(line):
+        return True
     if not para:
         return _MD_LINK_DEFINITION.fullmatch(line) is not None
     return "|" in line and _MD_TABLE_RULE.fullmatch(line) is not None

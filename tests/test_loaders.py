@@ -225,6 +225,10 @@ MARKDOWN_NOT_CONTENT = [
      ["See the guide."]),
     ("```\n[g]: https://example.org/ in code\n<!-- kept -->\n```",
      ["```\n[g]: https://example.org/ in code\n<!-- kept -->\n```"]),
+    # attribute lists and site generators' tags are the site's, not the page's words
+    ("## Install {#setup .big}\n\n{{< note >}}\nUse pip.\n{{< /note >}}\n\n{: .tip }\n"
+     "Keep {braces}.\n\n{% include footer.html %}",
+     ["# Install", "Use pip.", "Keep {braces}."]),
     # a table of contents and a "Next" link are navigation; links to the outside are content
     ("## Contents\n\n- [Install](#install)\n- [Use it](usage.md#start)\n1. [FAQ](../faq.html)\n\n"
      "[Next: Usage](usage.md)\n\nSee [Usage](usage.md).\n\n- [Docutils](https://docutils.sf.net)",
