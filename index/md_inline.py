@@ -50,7 +50,6 @@ _INLINE = re.compile(
     re.DOTALL,
 )
 _BREAKS = frozenset({"br", "p", "div", "li", "tr", "summary", "hr"})  # tags that end a line
-_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 _WORDS = ("strong", "strong2", "emphasis", "emphasis2", "struck", "autolink", "escaped")
 
 
@@ -61,7 +60,7 @@ def _render(found: re.Match[str]) -> str:
             code = code[1:-1]
         return code
     if (label := found["label"]) is not None:
-        return render_inline(_ESCAPE.sub(r"\1", label))
+        return render_inline(label)
     for group in _WORDS:
         if found[group] is not None:
             text = str(found[group])

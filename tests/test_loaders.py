@@ -315,7 +315,7 @@ MD_INLINE = [
     (r"a \*star\*, \[not a link\](x) and a \\ backslash",
      r"a *star*, [not a link](x) and a \ backslash"),
     ("`` `ticks` `` and ``[x](y)`` and `**`", "`ticks` and [x](y) and **"),
-    ("[**bold** link](u)", "bold link"),
+    ("[**bold** link](u) and [a \\*star\\*](v)", "bold link and a *star*"),
     ("2*3*4, snake_case_name, __init__, _private_, a * b, [x], <package> and *.txt", None),
     ("unclosed **bold and *em and `tick and [bracket", None),
 ]  # fmt: skip
