@@ -371,9 +371,8 @@ def _explicit_blocks(block: list[str]) -> list[Block]:
             lines.pop(0)
         if name in _LITERAL_DIRECTIVES:
             return [Block("text", p) for p in _paragraphs("\n".join(lines))]
-        if name == "list-table":
-            rows = "\n".join(render_inline(row) for row in read_list_table(lines))
-            lines = [rows] if rows else []
+        if name == "list-table":  # its rows, as a paragraph read (rendered) below
+            lines = read_list_table(lines)
         if name in _ARGUMENT_NOT_TEXT:
             argument = ""
         elif name in _VERSION_NOTES and argument:  # "3.2" alone says nothing

@@ -113,5 +113,9 @@ def read_list_table(lines: list[str]) -> list[str]:
         elif indent <= 2 and _ITEM.match(text):
             rows[-1].append([words])
         elif words:  # the cell goes on; an item of its own list is set off by a comma
-            rows[-1][-1].append(("," if words != text else "") + " " + words)
-    return _join([[["".join(cell).lstrip(", ")] for cell in row] for row in rows])
+            cell = rows[-1][-1]
+            if words != text and cell[-1]:
+                cell[-1] += ", " + words
+            else:
+                cell.append(words)
+    return _join(rows)

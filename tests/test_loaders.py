@@ -590,16 +590,17 @@ def test_rst_list_table_rows_hold_only_the_tables_words(lines: list[str]) -> Non
 
 
 def test_rst_list_tables_read_row_by_row(tmp_path: Path) -> None:
+    """Rows read across; the cells' markup is rendered once (a literal keeps its stars)."""
     source = (
         "Keys\n====\n\n.. list-table:: Moving around\n   :header-rows: 1\n\n"
-        "   * - Action\n     - Key(s)\n"
+        "   * - ``*Action*``\n     - Key(s)\n"
         "   * - Go to the *next* slide\n     - * Space bar\n       * Return\n"
         "   * - Go back\n     - Left arrow or\n       Backspace\n"
     )
     assert [b.text for b in load(tmp_path, "keys.rst", source).blocks] == [
         "Keys",
         "Moving around",
-        "Action | Key(s)\nGo to the next slide | Space bar, Return\n"
+        "*Action* | Key(s)\nGo to the next slide | Space bar, Return\n"
         "Go back | Left arrow or Backspace",
     ]
 
