@@ -7,6 +7,7 @@ import hashlib
 import io
 import logging
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -331,18 +332,6 @@ def test_markdown_text_without_markup_characters_is_unchanged(text: str) -> None
     assert render_markdown(text) == text
 
 
-@given(st.text(max_size=80))
-def test_markdown_rendering_never_adds_text(text: str) -> None:
-    assert len(render_markdown(text)) <= len(text)
-
-
-@pytest.mark.parametrize("opener", ["**a", "*a", "[a", "~~a", "__a b", "<kbd "])
-def test_markdown_unclosed_markup_stays_as_typed(opener: str) -> None:
-    # bounded spans keep 12,000 unclosed openers in one paragraph linear
-    text = f" {opener}" * 12_000
-    assert render_markdown(text) == text
-
-
 def test_markdown_labels_definitions_and_bracketed_links(tmp_path: Path) -> None:
     """A bold line standing alone heads what follows; a definition's ":" marker and a
     footnote link's brackets ("trees[[3]](#note3)" shows "trees[3]") are not the page's."""
@@ -526,17 +515,24 @@ def test_rst_text_without_markup_characters_is_unchanged(text: str) -> None:
     assert render_inline(text) == text.rstrip()
 
 
-@pytest.mark.parametrize("opener", ["**a", "*a", "**a*"])
-def test_rst_unclosed_markup_stays_as_typed(opener: str) -> None:
+# (renderer, an opener left unclosed): reST's and Markdown's inline markup
+UNCLOSED = [(render_inline, o) for o in ("**a", "*a", "**a*")] + [
+    (render_markdown, o) for o in ("**a", "*a", "[a", "~~a", "__a b", "<kbd ")
+]
+
+
+@pytest.mark.parametrize(("render", "opener"), UNCLOSED)
+def test_unclosed_markup_stays_as_typed(render: Callable[[str], str], opener: str) -> None:
     # 12,000 unclosed openers in one paragraph: bounded spans keep this linear (an unbounded
     # "**...**" took 12 s on 80 kB)
     text = f" {opener}" * 12_000
-    assert render_inline(text) == text.rstrip()
+    assert render(text) == text
 
 
-@given(st.text(max_size=80))
-def test_rst_rendering_never_adds_text(text: str) -> None:
-    assert len(render_inline(text)) <= len(text)
+@pytest.mark.parametrize("render", [render_inline, render_markdown])
+@given(text=st.text(max_size=80))
+def test_rendering_inline_markup_never_adds_text(render: Callable[[str], str], text: str) -> None:
+    assert len(render(text)) <= len(text)
 
 
 @given(st.from_regex(r"[^`\s]([^`]*[^`\s])?", fullmatch=True))
