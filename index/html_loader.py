@@ -32,6 +32,7 @@ _HTML_CONTAINERS = "html body div section article main aside header footer ul ol
 _HTML_CONTAINERS += " tbody tfoot tr caption figure details summary address hr fieldset form"
 _HTML_BLOCKS = _HTML_LEAVES | _HTML_HEADINGS | frozenset(_HTML_CONTAINERS.split())
 _HTML_CELL_PARTS = frozenset({"td", "th", "p"})  # what a plain table row's cells hold
+_HTML_ROW_BLOCKS = _HTML_BLOCKS - _HTML_CELL_PARTS  # blocks that make a row no plain row
 _HTML_SPACE = re.compile(r"[ \t\r\n\f]+")
 
 
@@ -62,7 +63,7 @@ def _table_row(node: Tag) -> str | None:
     """A table row of plain cells read across, as a reader reads it: the cells' text
     joined by " | " ("--verbose | Print more"); None for anything else (a cell holding
     lists or paragraphs of its own is read block by block)."""
-    if node.name != "tr" or node.find(_HTML_BLOCKS - _HTML_CELL_PARTS) is not None:
+    if node.name != "tr" or node.find(_HTML_ROW_BLOCKS) is not None:
         return None
     cells = (
         _HTML_SPACE.sub(" ", _inline_text(cell)).strip() for cell in node.find_all(["td", "th"])
